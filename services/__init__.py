@@ -1,0 +1,1 @@
+"""The three Qianshou services: intake, scheduling, reporting."""

@@ -1,0 +1,85 @@
+"""Intake wiring: database, vault, NATS broker, relay, HTTP routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from services.intake import bus
+from services.intake.handlers import Intake
+from services.intake.http import router
+from services.intake.personal import Vault
+from services.intake.relay import Relay
+from shared.broker import asyncapi_document, declare_stream, events_stream, jetstream, make_broker
+from shared.db import open_pool
+from shared.events import incoming_events
+from shared.http import service_app
+from shared.readiness import database_ok, nats_ok
+from shared.settings import ServiceSettings
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+DESCRIPTION = (
+    "The front door for agencies' frontends: validates, deduplicates and stores events, "
+    "then publishes them to the EVENTS stream exactly once."
+)
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    settings = settings or ServiceSettings.from_env("intake")
+    broker = make_broker(settings)
+    holder: dict[str, Any] = {}
+    bus.subscribe(broker, lambda: holder.get("intake"))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await open_pool(settings.database_url, MIGRATIONS)
+        wakeup = asyncio.Event()
+        intake = Intake(pool=pool, vault=Vault.from_env(), relay_wakeup=wakeup)
+        app.state.intake, app.state.token_secrets = intake, settings.token_secrets
+        holder["pool"] = pool
+        await broker.connect()
+        js = jetstream(broker)
+        await declare_stream(js, events_stream())
+        relay = Relay(pool, js, wakeup)
+        relay_task = asyncio.create_task(relay.run(), name="relay")
+        holder["relay"], holder["intake"] = relay, intake
+        await broker.start()
+        try:
+            yield
+        finally:
+            await broker.stop()  # no new NATS requests; in-flight ones finish
+            relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay_task
+            await pool.close()
+
+    async def readiness() -> dict[str, bool]:
+        return {"database": await database_ok(holder.get("pool")), "nats": nats_ok(broker)}
+
+    app = service_app("intake", lifespan, readiness,
+                      lambda: asyncapi_document(broker, "intake", DESCRIPTION), DESCRIPTION)
+    app.include_router(router)
+    _document_event_schemas(app)
+    return app
+
+
+def _document_event_schemas(app: FastAPI) -> None:
+    """Put the event contract's JSON schema into the OpenAPI document."""
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = base()
+        events = incoming_events.json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(events.pop("$defs", {}))
+        components["IncomingEvent"] = events
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,189 @@
+"""Intake's rules, without I/O: what a request holds, who may send it, what each event's
+outcome is, and how the answer is shaped."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+
+from shared.events import AgencyRegistered, Canonical, Envelope, canonical_of
+from shared.subjects import UNASSIGNED_REGION, event, msg_id
+from shared.tokens import Principal
+from shared.validation import FieldError, validate_incoming
+
+MAX_BATCH = 1000
+Status = Literal["accepted", "duplicate", "conflict", "rejected"]
+
+
+class RequestError(Exception):
+    """The request as a whole is refused (malformed, too many events, not the caller's)."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass
+class Submission:
+    """One event of a request: the raw value, the validated event (if valid), the outcome."""
+
+    raw: Any
+    event: Envelope | None
+    errors: list[FieldError]
+    status: Status | None = None
+    fingerprint: bytes = b""
+
+    @property
+    def event_id(self) -> str | None:
+        if self.event is not None:
+            return self.event.event_id
+        value = self.raw.get("event_id") if isinstance(self.raw, dict) else None
+        return value if isinstance(value, str) else None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        assert self.event is not None
+        return self.event.agency_id, self.event.event_id
+
+    def result(self) -> dict[str, Any]:
+        return {"event_id": self.event_id, "status": self.status, "errors": self.errors}
+
+
+@dataclass
+class Request:
+    """A decoded request body: one envelope or an array of them."""
+
+    submissions: list[Submission]
+    single: bool
+    agencies: set[str] = field(default_factory=set)
+
+    @property
+    def valid(self) -> list[Submission]:
+        return [s for s in self.submissions if s.event is not None and s.status is None]
+
+
+def parse_request(body: Any) -> Request:
+    """Validate every event of a decoded body; the body itself must be an object or array."""
+    if isinstance(body, dict):
+        items, single = [body], True
+    elif isinstance(body, list):
+        items, single = body, False
+        if not items:
+            raise RequestError(400, "malformed", "an empty array holds no events")
+        if len(items) > MAX_BATCH:
+            raise RequestError(413, "too_large", f"at most {MAX_BATCH} events per request")
+    else:
+        raise RequestError(400, "malformed", "the body must be an event object or an array of them")
+    submissions = []
+    for raw in items:
+        event, errors = validate_incoming(raw)
+        sub = Submission(raw=raw, event=event, errors=errors)
+        if event is None:
+            sub.status = "rejected"
+        submissions.append(sub)
+    request = Request(submissions=submissions, single=single)
+    request.agencies = {s.event.agency_id for s in request.valid if s.event}
+    return request
+
+
+def registered_regions(request: Request) -> dict[str, str]:
+    """Regions that the request itself registers for its own publishers."""
+    out = {}
+    for sub in request.valid:
+        payload = sub.event.payload if sub.event else None
+        if isinstance(payload, AgencyRegistered) and payload.agency_id == sub.event.agency_id:  # type: ignore[union-attr]
+            out[payload.agency_id] = payload.region_code
+    return out
+
+
+def authorize(principal: Principal, request: Request, regions: dict[str, str]) -> None:
+    """Every event must be the caller's: its own agency, or inside a province's region."""
+    for agency_id in sorted(request.agencies):
+        if not principal.may_act_for(agency_id, regions.get(agency_id)):
+            raise RequestError(403, "forbidden", f"not allowed to publish for agency {agency_id!r}")
+
+
+def fingerprint(event: Envelope, key: bytes) -> bytes:
+    """A keyed hash of the event's content: equal for a re-sent event, different for a
+    changed one. Keyed, because the content includes personal data."""
+    content = orjson.dumps(event.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return hmac.new(key, content, hashlib.sha256).digest()
+
+
+def settle_repeats_within(request: Request) -> None:
+    """An id that occurs twice in one request: the first counts, the others are repeats."""
+    seen: dict[tuple[str, str], bytes] = {}
+    for sub in request.valid:
+        first = seen.get(sub.key)
+        if first is None:
+            seen[sub.key] = sub.fingerprint
+        else:
+            sub.status = "duplicate" if first == sub.fingerprint else "conflict"
+            if sub.status == "conflict":
+                sub.errors = [_conflict_error()]
+
+
+def settle_against_log(sub: Submission, stored_fingerprint: bytes) -> None:
+    """The event id is already in the log: the same content is a duplicate, else a conflict."""
+    if hmac.compare_digest(stored_fingerprint, sub.fingerprint):
+        sub.status = "duplicate"
+    else:
+        sub.status = "conflict"
+        sub.errors = [_conflict_error()]
+
+
+def _conflict_error() -> FieldError:
+    return {"code": "conflict", "path": "event_id",
+            "message": "this event id was already used with different content"}
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What the outbox holds for one accepted event."""
+
+    canonical: Canonical
+    subject: str
+    msg_id: str
+    body: bytes
+
+
+def publication(incoming: Envelope, region_code: str | None, recorded_at: datetime) -> Publication:
+    """The canonical form of an accepted event and where it goes on EVENTS."""
+    region = region_code or UNASSIGNED_REGION
+    canonical = canonical_of(incoming, region, recorded_at)
+    body = orjson.dumps(canonical.model_dump(mode="json"))
+    return Publication(
+        canonical=canonical,
+        subject=event(region, incoming.agency_id, incoming.type),
+        msg_id=msg_id(incoming.agency_id, incoming.event_id),
+        body=body,
+    )
+
+
+def response_status(request: Request) -> int:
+    """422 when nothing in the request was valid; 409 for a lone conflict; else 200."""
+    statuses = {s.status for s in request.submissions}
+    if statuses == {"rejected"}:
+        return 422
+    if request.single and statuses == {"conflict"}:
+        return 409
+    return 200
+
+
+def response_body(request: Request) -> Any:
+    results = [s.result() for s in request.submissions]
+    return results[0] if request.single else results
+
+
+def require_type(request: Request, subject_type: str) -> None:
+    """Over NATS the subject names the type; an event of another type is rejected."""
+    for sub in request.valid:
+        if sub.event is not None and sub.event.type != subject_type:
+            sub.status = "rejected"
+            sub.errors = [{"code": "subject_mismatch", "path": "type",
+                           "message": f"published on the subject of type {subject_type!r}"}]

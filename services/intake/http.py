@@ -1,0 +1,66 @@
+"""Intake's HTTP routes: POST /v1/events, GET /v1/events/{event_id}."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from services.intake.handlers import Answer, Intake, error
+from shared.http import bearer_principal, json_response
+
+MAX_BODY_BYTES = 4 * 1024 * 1024  # a thousand events with room to spare
+
+router = APIRouter(prefix="/v1", tags=["events"])
+
+
+def _answer(answer: Answer) -> Response:
+    return json_response(answer.body, answer.status, answer.headers)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    """The body, or None once it passes `limit` (read no further than that)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/events",
+    summary="Submit one event or an array of up to 1,000",
+    responses={400: {"description": "malformed JSON"}, 401: {"description": "no or bad token"},
+               403: {"description": "an event's agency is not the caller's"},
+               409: {"description": "a lone event conflicts with a stored one"},
+               413: {"description": "body or batch too large"},
+               422: {"description": "every event invalid"},
+               503: {"description": "back-pressure: retry later"}},
+    # The body is read raw (to refuse an oversized one before reading it all, and to
+    # answer per event), so its schema is documented here rather than parsed by FastAPI.
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "oneOf": [{"$ref": "#/components/schemas/IncomingEvent"},
+                  {"type": "array", "items": {"$ref": "#/components/schemas/IncomingEvent"},
+                   "minItems": 1, "maxItems": 1000}]}}}}},
+)
+async def post_events(request: Request) -> Response:
+    intake: Intake = request.app.state.intake
+    principal = bearer_principal(request, request.app.state.token_secrets)
+    body = await _read_limited(request, MAX_BODY_BYTES)
+    if body is None:
+        return _answer(error(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes"))
+    return _answer(await intake.submit(body, principal))
+
+
+@router.get("/events/{event_id}", summary="An event's record and whether it reached EVENTS")
+async def get_event(request: Request, event_id: str,
+                    agency: Annotated[str | None, Query()] = None) -> Response:
+    intake: Intake = request.app.state.intake
+    principal = bearer_principal(request, request.app.state.token_secrets)
+    return _answer(await intake.lookup(principal, event_id, agency))

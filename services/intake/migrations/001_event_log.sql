@@ -1,0 +1,61 @@
+-- Intake's own database: the append-only event log, the outbox written in the same
+-- transaction, the agencies' regions, and clients' personal data (encrypted).
+
+CREATE TABLE agencies (
+    agency_id     text PRIMARY KEY,
+    region_code   text NOT NULL,
+    registered_by text NOT NULL,          -- event_id of the registration in force
+    updated_at    timestamptz NOT NULL DEFAULT now()
+);
+
+-- Append-only: rows are never updated or deleted. Event ids are unique per agency.
+CREATE TABLE event_log (
+    seq          bigserial PRIMARY KEY,
+    agency_id    text NOT NULL,
+    event_id     text NOT NULL,
+    type         text NOT NULL,
+    occurred_at  timestamptz NOT NULL,
+    recorded_at  timestamptz NOT NULL,
+    region_code  text NOT NULL,
+    content_hash bytea NOT NULL,          -- keyed HMAC of the event as sent
+    canonical    jsonb NOT NULL,          -- what went on EVENTS: no personal data
+    UNIQUE (agency_id, event_id)
+);
+CREATE FUNCTION event_log_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'event_log is append-only';
+END $$;
+CREATE TRIGGER event_log_append_only BEFORE UPDATE OR DELETE ON event_log
+    FOR EACH ROW EXECUTE FUNCTION event_log_is_append_only();
+
+-- Rows waiting for the relay; deleted once EVENTS acknowledged them.
+CREATE TABLE outbox (
+    seq        bigint PRIMARY KEY REFERENCES event_log (seq),
+    subject    text NOT NULL,
+    msg_id     text NOT NULL,
+    body       bytea NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    attempts   int NOT NULL DEFAULT 0
+);
+
+-- Personal data of clients: AES-GCM ciphertexts under a per-client data key, which is
+-- itself wrapped by the key-encryption key (never stored here). Erasing a client deletes
+-- its data key, so the ciphertexts become unreadable.
+CREATE TABLE client_keys (
+    agency_id   text NOT NULL,
+    client_id   text NOT NULL,
+    wrapped_key bytea NOT NULL,
+    PRIMARY KEY (agency_id, client_id)
+);
+
+CREATE TABLE client_personal (
+    agency_id      text NOT NULL,
+    client_id      text NOT NULL,
+    event_seq      bigint NOT NULL REFERENCES event_log (seq),
+    name_enc       bytea NOT NULL,
+    id_number_enc  bytea,
+    phone_enc      bytea,
+    id_number_hmac bytea,                -- spots one person registered twice
+    PRIMARY KEY (agency_id, client_id, event_seq)
+);
+CREATE INDEX client_personal_id_number ON client_personal (id_number_hmac);

@@ -1,0 +1,174 @@
+"""Intake's database: the event log, the outbox and personal data, one transaction a request.
+
+Every statement works on the whole batch (arrays unnested server-side): a request of a
+thousand events costs a handful of round trips, not thousands.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from services.intake.domain import (
+    Publication,
+    Request,
+    Submission,
+    fingerprint,
+    publication,
+    registered_regions,
+    settle_against_log,
+    settle_repeats_within,
+)
+from services.intake.personal import Vault, client_aad
+from shared.events import AgencyRegistered, ClientRegistered
+
+
+async def regions_of(conn: asyncpg.Connection | asyncpg.Pool, agencies: set[str]) -> dict[str, str]:
+    rows = await conn.fetch(
+        "SELECT agency_id, region_code FROM agencies WHERE agency_id = ANY($1::text[])",
+        list(agencies),
+    )
+    return {r["agency_id"]: r["region_code"] for r in rows}
+
+
+async def record(pool: asyncpg.Pool, request: Request, vault: Vault) -> list[Submission]:
+    """Store the request's valid events; settle each one's status. Returns those accepted."""
+    key = vault.content_key()
+    for sub in request.valid:
+        assert sub.event is not None
+        sub.fingerprint = fingerprint(sub.event, key)
+    settle_repeats_within(request)
+    async with pool.acquire() as conn, conn.transaction():
+        await _settle_known(conn, request.valid)
+        fresh = request.valid
+        if not fresh:
+            return []
+        await _register_agencies(conn, fresh)
+        regions = await regions_of(conn, {s.event.agency_id for s in fresh if s.event})
+        recorded_at = datetime.now(UTC)
+        pubs = [publication(s.event, regions.get(s.event.agency_id), recorded_at)
+                for s in fresh if s.event]
+        seqs = await _append(conn, fresh, pubs, recorded_at)
+        raced = [s for s in fresh if s.key not in seqs]
+        await _settle_known(conn, raced)  # a concurrent request stored them first
+        accepted = [(s, p) for s, p in zip(fresh, pubs, strict=True) if s.key in seqs]
+        for sub, _ in accepted:
+            sub.status = "accepted"
+        await _fill_outbox(conn, [(seqs[s.key], p) for s, p in accepted])
+        await _keep_personal_data(conn, vault, [(seqs[s.key], s) for s, _ in accepted])
+        return [s for s, _ in accepted]
+
+
+async def _settle_known(conn: asyncpg.Connection, subs: list[Submission]) -> None:
+    if not subs:
+        return
+    rows = await conn.fetch(
+        "SELECT l.agency_id, l.event_id, l.content_hash FROM event_log l"
+        " JOIN unnest($1::text[], $2::text[]) AS k(agency_id, event_id)"
+        " USING (agency_id, event_id)",
+        [s.key[0] for s in subs], [s.key[1] for s in subs],
+    )
+    known = {(r["agency_id"], r["event_id"]): r["content_hash"] for r in rows}
+    for sub in subs:
+        if sub.key in known:
+            settle_against_log(sub, known[sub.key])
+
+
+async def _register_agencies(conn: asyncpg.Connection, subs: list[Submission]) -> None:
+    """An agency's region comes from its registration. The first registration wins (an
+    assisting agency may register the agency it incubates); later ones change it only
+    when sent by (or for) that agency itself."""
+    for sub in subs:
+        assert sub.event is not None
+        payload = sub.event.payload
+        if not isinstance(payload, AgencyRegistered):
+            continue
+        own = payload.agency_id == sub.event.agency_id
+        await conn.execute(
+            "INSERT INTO agencies (agency_id, region_code, registered_by) VALUES ($1, $2, $3)"
+            " ON CONFLICT (agency_id) DO UPDATE SET region_code = EXCLUDED.region_code,"
+            " registered_by = EXCLUDED.registered_by, updated_at = now() WHERE $4",
+            payload.agency_id, payload.region_code, sub.event.event_id, own,
+        )
+    _ = registered_regions  # regions registered in this request are read back from the table
+
+
+async def _append(conn: asyncpg.Connection, subs: list[Submission], pubs: list[Publication],
+                  recorded_at: datetime) -> dict[tuple[str, str], int]:
+    rows = await conn.fetch(
+        "INSERT INTO event_log (agency_id, event_id, type, occurred_at, recorded_at,"
+        " region_code, content_hash, canonical)"
+        " SELECT a, e, t, o, $5, r, h, c::jsonb"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $6::text[],"
+        "             $7::bytea[], $8::text[]) AS x(a, e, t, o, r, h, c)"
+        " ON CONFLICT (agency_id, event_id) DO NOTHING"
+        " RETURNING seq, agency_id, event_id",
+        [s.key[0] for s in subs], [s.key[1] for s in subs],
+        [p.canonical.type for p in pubs], [p.canonical.occurred_at for p in pubs],
+        recorded_at, [p.canonical.region_code for p in pubs],
+        [s.fingerprint for s in subs], [p.body.decode() for p in pubs],
+    )
+    return {(r["agency_id"], r["event_id"]): r["seq"] for r in rows}
+
+
+async def _fill_outbox(conn: asyncpg.Connection, items: list[tuple[int, Publication]]) -> None:
+    if items:
+        await conn.executemany(
+            "INSERT INTO outbox (seq, subject, msg_id, body) VALUES ($1, $2, $3, $4)",
+            [(seq, p.subject, p.msg_id, p.body) for seq, p in items],
+        )
+
+
+async def _keep_personal_data(conn: asyncpg.Connection, vault: Vault,
+                              items: list[tuple[int, Submission]]) -> None:
+    clients = [(seq, s) for seq, s in items if isinstance(s.event and s.event.payload, ClientRegistered)]
+    for seq, sub in clients:
+        assert sub.event is not None
+        payload = sub.event.payload
+        assert isinstance(payload, ClientRegistered)
+        aad = client_aad(sub.event.agency_id, payload.client_id)
+        data_key = await _client_key(conn, vault, sub.event.agency_id, payload.client_id, aad)
+        await conn.execute(
+            "INSERT INTO client_personal (agency_id, client_id, event_seq, name_enc,"
+            " id_number_enc, phone_enc, id_number_hmac) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            sub.event.agency_id, payload.client_id, seq,
+            vault.seal(data_key, payload.name.encode(), aad),
+            _seal_optional(vault, data_key, payload.id_number, aad),
+            _seal_optional(vault, data_key, payload.phone, aad),
+            vault.id_number_hmac(payload.id_number) if payload.id_number else None,
+        )
+
+
+def _seal_optional(vault: Vault, key: bytes, value: str | None, aad: bytes) -> bytes | None:
+    return vault.seal(key, value.encode(), aad) if value else None
+
+
+async def _client_key(conn: asyncpg.Connection, vault: Vault, agency_id: str, client_id: str,
+                      aad: bytes) -> bytes:
+    wrapped = await conn.fetchval(
+        "SELECT wrapped_key FROM client_keys WHERE agency_id = $1 AND client_id = $2",
+        agency_id, client_id,
+    )
+    if wrapped is None:
+        _, fresh = vault.new_data_key(aad)
+        wrapped = await conn.fetchval(
+            "INSERT INTO client_keys (agency_id, client_id, wrapped_key) VALUES ($1, $2, $3)"
+            " ON CONFLICT (agency_id, client_id) DO UPDATE SET wrapped_key = client_keys.wrapped_key"
+            " RETURNING wrapped_key",
+            agency_id, client_id, fresh,
+        )
+    return vault.unwrap(wrapped, aad)
+
+
+async def event_record(pool: asyncpg.Pool, agency_id: str, event_id: str) -> dict[str, Any] | None:
+    """What the log knows of one event, and whether it has reached EVENTS yet."""
+    row = await pool.fetchrow(
+        "SELECT l.event_id, l.agency_id, l.type, l.occurred_at, l.recorded_at, l.region_code,"
+        " o.seq IS NULL AS published"
+        " FROM event_log l LEFT JOIN outbox o USING (seq)"
+        " WHERE l.agency_id = $1 AND l.event_id = $2",
+        agency_id, event_id,
+    )
+    return dict(row) if row else None

@@ -1,0 +1,1 @@
+"""Qianshou's contracts and the small infrastructure every service shares."""

@@ -1,0 +1,86 @@
+"""PostgreSQL: one database per service, created on first start and migrated from plain
+numbered SQL files (`services/<name>/migrations/NNN_what.sql`)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from shared.settings import with_database
+
+log = logging.getLogger(__name__)
+_MIGRATION = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+_LOCK_KEY = 0x51A45  # advisory lock: two processes of a service never migrate at once
+
+
+async def ensure_database(database_url: str) -> None:
+    """Create the database named in `database_url` if it does not exist yet."""
+    name = urlsplit(database_url).path.lstrip("/")
+    conn = await asyncpg.connect(with_database(database_url, "postgres"))
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+                log.info("created database %s", name)
+            except asyncpg.DuplicateDatabaseError:
+                pass  # created by a sibling process in the meantime
+    finally:
+        await conn.close()
+
+
+def migration_files(folder: Path) -> list[tuple[int, Path]]:
+    """The numbered SQL files of a service, in order."""
+    found = []
+    for path in folder.glob("*.sql"):
+        match = _MIGRATION.match(path.name)
+        if not match:
+            raise ValueError(f"migration file name not of the form NNN_name.sql: {path.name}")
+        found.append((int(match.group(1)), path))
+    found.sort()
+    numbers = [n for n, _ in found]
+    if len(set(numbers)) != len(numbers):
+        raise ValueError(f"two migrations share a number in {folder}")
+    return found
+
+
+async def migrate(conn: asyncpg.Connection, folder: Path) -> list[int]:
+    """Apply the migrations not applied yet, each in its own transaction; returns them."""
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    applied: list[int] = []
+    await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+    try:
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        for number, path in migration_files(folder):
+            if number in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(path.read_text())
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", number, path.name
+                )
+            applied.append(number)
+            log.info("applied migration %s", path.name)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+    return applied
+
+
+async def open_pool(database_url: str, migrations: Path, max_size: int = 10) -> asyncpg.Pool:
+    """Create the database if needed, migrate it, and return a connection pool."""
+    await ensure_database(database_url)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await migrate(conn, migrations)
+    finally:
+        await conn.close()
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=max_size)
+    assert pool is not None
+    return pool

@@ -1,0 +1,352 @@
+"""The event contract (SPEC 3.1, 3.2): the envelope and every payload, in one place.
+
+Two unions share the payload models:
+- `IncomingEvent` is what agencies' frontends send to intake (client-registered carries
+  personal data);
+- `CanonicalEvent` is what lives on the EVENTS stream: the same envelope plus the agency's
+  region and intake's recording time, and client-registered without personal data.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    TypeAdapter,
+    create_model,
+    model_validator,
+)
+
+SCHEMA_VERSION = 1
+
+Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
+# Agency ids become a NATS subject token, so no dots, wildcards or spaces.
+AgencyId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+# GB/T 2260: 6 digits (province 22xxxx, prefecture 2224xx, county 222405); communities 12.
+RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}([0-9]{6})?$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Count = Annotated[StrictInt, Field(ge=0, le=1_000_000)]
+# A client id is a pseudonym chosen by the agency; refuse anything shaped like a Chinese
+# ID number (17 digits + check) or a mobile number, which would leak personal data.
+_ID_NUMBER = re.compile(r"^[0-9]{17}[0-9Xx]$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+
+
+def _not_personal(value: str) -> str:
+    if _ID_NUMBER.match(value) or _MOBILE.match(value):
+        raise ValueError("client_id looks like an ID number or a phone number; use a pseudonym")
+    return value
+
+
+ClientId = Annotated[Ident, AfterValidator(_not_personal)]
+
+Licence = Literal["none", "assistant", "intermediate", "senior"]
+Service = Literal[
+    "home-medication",
+    "psychological-comfort",
+    "proxy-shopping",
+    "crisis-support",
+    "home-care",
+    "health-check",
+    "other",
+]
+SERVICES: tuple[str, ...] = Service.__args__  # type: ignore[attr-defined]
+ActivityKind = Literal["health-lecture", "group-activity", "community-event"]
+TrainingKind = Literal[
+    "thematic-training",
+    "supervision",
+    "experience-sharing",
+    "demonstration",
+    "online-guidance",
+    "field-visit",
+    "exam-coaching",
+]
+Milestone = Literal["agency-registered", "systems-established", "project-undertaken", "methods-mastered"]
+Circumstance = Literal["living-alone", "left-behind", "disabled", "low-income", "chronic-illness"]
+
+
+class Contract(BaseModel):
+    """Base of every contract model: unknown fields are an error, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AgencyRegistered(Contract):
+    agency_id: AgencyId
+    name: Text
+    region_code: RegionCode
+    role: Literal["assisting", "assisted", "community"]
+    registered_on: date
+    incubated_by_pairing_id: Ident | None = None
+
+
+class PairingTargets(Contract):
+    staff_days_per_year: Count
+    agencies_to_incubate: Count
+    projects_to_undertake: Count
+
+
+class PairingEstablished(Contract):
+    pairing_id: Ident
+    assisting_agency_id: AgencyId
+    assisted_agency_id: AgencyId
+    starts_on: date
+    ends_on: date | None = None
+    targets: PairingTargets
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> PairingEstablished:
+        if self.ends_on is not None and self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        return self
+
+
+class WorkerRegistered(Contract):
+    worker_id: Ident
+    agency_id: AgencyId
+    role: Literal["social-worker", "volunteer", "manager"]
+    licence: Licence
+    languages: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]], Field(max_length=10)]
+
+
+class CertificationObtained(Contract):
+    worker_id: Ident
+    licence: Licence
+    obtained_on: date
+
+
+class ProjectStarted(Contract):
+    project_id: Ident
+    agency_id: AgencyId
+    pairing_id: Ident | None = None
+    name: Text
+    target_group: Text
+    starts_on: date
+
+
+class ClientProfile(Contract):
+    """client-registered as it leaves intake: the pseudonymous id, no personal data."""
+
+    client_id: ClientId
+    project_id: Ident | None = None
+    birth_year: Annotated[StrictInt, Field(ge=1890, le=2100)]
+    sex: Literal["female", "male", "other", "unknown"]
+    ethnicity: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    circumstances: Annotated[list[Circumstance], Field(max_length=10)]
+    in_difficulty: StrictBool
+
+
+PERSONAL_FIELDS = ("name", "id_number", "phone")
+
+
+class ClientRegistered(ClientProfile):
+    """client-registered as an agency sends it: with personal data, which stays in intake."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    id_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{17}[0-9Xx]$")] | None = None
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 -]{4,19}$")] | None = None
+
+    def profile(self) -> ClientProfile:
+        """The same client without personal data."""
+        return ClientProfile.model_validate(self.model_dump(exclude=set(PERSONAL_FIELDS)))
+
+
+class VisitLogged(Contract):
+    visit_id: Ident
+    client_id: ClientId
+    worker_id: Ident
+    service: Service
+    started_at: AwareDatetime
+    duration_min: Annotated[StrictInt, Field(ge=1, le=24 * 60)]
+    plan_id: Ident | None = None
+
+
+class ActivityHeld(Contract):
+    activity_id: Ident
+    project_id: Ident | None = None
+    kind: ActivityKind
+    title: Text
+    held_on: date
+    attendees: Count
+
+
+class TrainingCompleted(Contract):
+    training_id: Ident
+    pairing_id: Ident
+    kind: TrainingKind
+    held_on: date
+    hours: Annotated[float, Field(gt=0, le=1000, strict=False)]
+    trainer_agency_id: AgencyId
+    attendee_worker_ids: Annotated[list[Ident], Field(max_length=1000)]
+
+
+class StaffDispatched(Contract):
+    dispatch_id: Ident
+    pairing_id: Ident
+    worker_id: Ident
+    from_date: date
+    to_date: date
+
+    @model_validator(mode="after")
+    def _to_after_from(self) -> StaffDispatched:
+        if self.to_date < self.from_date:
+            raise ValueError("to_date is before from_date")
+        return self
+
+    @property
+    def staff_days(self) -> int:
+        """Inclusive day count: a dispatch from the 1st to the 3rd is 3 staff-days."""
+        return (self.to_date - self.from_date).days + 1
+
+
+class MilestoneReached(Contract):
+    pairing_id: Ident
+    milestone: Milestone
+    reached_on: date
+    agency_id: AgencyId | None = None
+
+
+class EventRetracted(Contract):
+    target_event_id: Ident
+    reason: Text
+
+
+class VisitScheduled(Contract):
+    slot_id: Ident
+    plan_id: Ident
+    client_id: ClientId
+    service: Service
+    worker_id: Ident | None
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+
+
+class VisitOverdue(Contract):
+    slot_id: Ident
+    plan_id: Ident
+    client_id: ClientId
+    service: Service
+    worker_id: Ident | None
+    window_end: AwareDatetime
+
+
+class ReportPublished(Contract):
+    region: RegionCode
+    period: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}(-(Q[1-4]|[0-9]{2}))?$")]
+    published_by: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    summary: dict[str, Any]
+
+
+# type name -> payload model, for what agencies send and for what services emit.
+AGENCY_PAYLOADS: dict[str, type[Contract]] = {
+    "agency-registered": AgencyRegistered,
+    "pairing-established": PairingEstablished,
+    "worker-registered": WorkerRegistered,
+    "certification-obtained": CertificationObtained,
+    "project-started": ProjectStarted,
+    "client-registered": ClientRegistered,
+    "visit-logged": VisitLogged,
+    "activity-held": ActivityHeld,
+    "training-completed": TrainingCompleted,
+    "staff-dispatched": StaffDispatched,
+    "milestone-reached": MilestoneReached,
+    "event-retracted": EventRetracted,
+}
+SERVICE_PAYLOADS: dict[str, type[Contract]] = {
+    "visit-scheduled": VisitScheduled,
+    "visit-overdue": VisitOverdue,
+    "report-published": ReportPublished,
+}
+AGENCY_EVENT_TYPES = tuple(AGENCY_PAYLOADS)
+EVENT_TYPES = AGENCY_EVENT_TYPES + tuple(SERVICE_PAYLOADS)
+
+
+class Envelope(Contract):
+    """SPEC 3.1. `event_id` is the publisher's idempotency key, unique per agency."""
+
+    event_id: Ident
+    type: str
+    schema_version: Literal[1]
+    agency_id: AgencyId
+    occurred_at: AwareDatetime
+    payload: Contract
+
+
+class Canonical(Envelope):
+    """An event as stored and published by intake (or emitted by a service)."""
+
+    region_code: RegionCode | Literal["unassigned"]
+    recorded_at: AwareDatetime
+
+
+def _variant(base: type[Envelope], type_name: str, payload: type[Contract]) -> type[Envelope]:
+    name = "".join(part.title() for part in type_name.split("-")) + base.__name__
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        name, __base__=base, type=(Literal[type_name], ...), payload=(payload, ...)
+    )
+
+
+_INCOMING = {t: _variant(Envelope, t, p) for t, p in AGENCY_PAYLOADS.items()}
+_CANONICAL_PAYLOADS = {**AGENCY_PAYLOADS, "client-registered": ClientProfile, **SERVICE_PAYLOADS}
+_CANONICAL = {t: _variant(Canonical, t, p) for t, p in _CANONICAL_PAYLOADS.items()}
+
+IncomingEvent = Annotated[Union[tuple(_INCOMING.values())], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+CanonicalEvent = Annotated[Union[tuple(_CANONICAL.values())], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+
+incoming_events: TypeAdapter[Envelope] = TypeAdapter(IncomingEvent)
+canonical_events: TypeAdapter[Canonical] = TypeAdapter(CanonicalEvent)
+
+
+def canonical_of(event: Envelope, region_code: str, recorded_at: datetime) -> Canonical:
+    """The canonical form of an accepted incoming event: personal data removed."""
+    payload = event.payload
+    if isinstance(payload, ClientRegistered):
+        payload = payload.profile()
+    model = _CANONICAL[event.type]
+    return model(
+        event_id=event.event_id,
+        type=event.type,
+        schema_version=event.schema_version,
+        agency_id=event.agency_id,
+        occurred_at=event.occurred_at,
+        payload=payload,
+        region_code=region_code,
+        recorded_at=recorded_at,
+    )
+
+
+def service_event(
+    event_id: str, payload: Contract, agency_id: str, region_code: str, at: datetime
+) -> Canonical:
+    """A canonical event emitted by a service itself (visit-scheduled, visit-overdue…)."""
+    type_name = next(t for t, p in SERVICE_PAYLOADS.items() if isinstance(payload, p))
+    return _CANONICAL[type_name](
+        event_id=event_id,
+        type=type_name,
+        schema_version=SCHEMA_VERSION,
+        agency_id=agency_id,
+        occurred_at=at,
+        payload=payload,
+        region_code=region_code,
+        recorded_at=at,
+    )
+
+
+def upcast(raw: dict[str, Any]) -> dict[str, Any]:
+    """Bring an older schema_version up to the current one before validation.
+
+    Version 1 is the only version so far; a future version adds its step here, tested
+    against stored examples of the old shape.
+    """
+    return raw

@@ -1,0 +1,139 @@
+"""What every service's HTTP side has in common: JSON errors with a code, bearer-token
+auth, /healthz, /readyz, /metrics and the AsyncAPI document of its NATS side."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.tokens import Principal, TokenError, verify
+
+ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
+
+REQUEST_SECONDS = Histogram(
+    "qianshou_http_request_seconds", "HTTP request latency", ["service", "method", "route", "status"]
+)
+
+
+class ApiError(Exception):
+    """An error answered as JSON: {"code": ..., "message": ..., "errors": [...]}."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 errors: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.errors, self.headers = errors or [], headers
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json",
+                    headers=headers)
+
+
+_STATUS_CODES = {400: "malformed", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
+                 429: "rate_limited", 503: "unavailable"}
+
+
+def _error_body(code: str, message: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    return {"code": code, "message": message, "errors": errors or []}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> Response:
+        return json_response(_error_body(exc.code, exc.message, exc.errors), exc.status, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        return json_response(_error_body(code, str(exc.detail)), exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"code": "invalid", "path": ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
+            for err in exc.errors()
+        ]
+        return json_response(_error_body("invalid", "invalid request", errors), 422)
+
+
+def bearer_principal(request: Request, secrets: tuple[str, ...]) -> Principal:
+    """The caller named by the Authorization header, or a 401 ApiError."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "missing bearer token",
+                       headers={"WWW-Authenticate": "Bearer"})
+    try:
+        return verify(token.strip(), secrets)
+    except TokenError as exc:
+        raise ApiError(401, "unauthorized", str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+
+
+def service_app(
+    name: str,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
+    readiness: ReadinessCheck,
+    asyncapi: Callable[[], dict[str, Any]],
+    description: str,
+) -> FastAPI:
+    """A FastAPI app with the endpoints SPEC 3.4 asks of every service."""
+    app = FastAPI(title=f"Qianshou {name}", description=description, version="1.0.0",
+                  lifespan=lifespan)
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def _timing(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        REQUEST_SECONDS.labels(name, request.method, path, str(response.status_code)).observe(
+            time.perf_counter() - start
+        )
+        return response
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz() -> Response:
+        """Its NATS connection and its database are reachable."""
+        checks = await readiness()
+        ready = all(checks.values())
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/asyncapi.json", tags=["operations"])
+    async def asyncapi_document() -> dict[str, Any]:
+        """The AsyncAPI document of this service's NATS side."""
+        return asyncapi()
+
+    return app
+
+
+def run(app: FastAPI, host: str, port: int) -> None:
+    """Serve until SIGTERM/SIGINT; uvicorn then stops accepting and lets requests finish."""
+    import logging
+
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10,
+                lifespan="on")

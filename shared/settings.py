@@ -1,0 +1,98 @@
+"""Configuration from the environment. Every variable, its default and its meaning is listed
+in README.md ("Configuration"); keep the two in step."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+SERVICE_PORTS = {"intake": 8081, "scheduling": 8082, "reporting": 8083}
+LOCAL_NATS_PORT = 4223  # not 4222: that is where a distribution's own NATS usually listens
+LOCAL_PG_PORT = 5433
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def data_dir() -> Path:
+    """Where the local stack keeps NATS and PostgreSQL data and its secrets."""
+    return Path(_env("QIANSHOU_DATA_DIR", ".qianshou")).resolve()
+
+
+def nats_url() -> str:
+    return _env("NATS_URL", f"nats://127.0.0.1:{LOCAL_NATS_PORT}")
+
+
+def server_url() -> str:
+    """The PostgreSQL server every service's database lives on (the database name is ignored)."""
+    return _env("DATABASE_URL", f"postgresql://postgres@127.0.0.1:{LOCAL_PG_PORT}/postgres")
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What one service process needs to run."""
+
+    name: str
+    host: str
+    port: int
+    database_url: str
+    nats_url: str
+    nats_user: str | None
+    nats_password: str | None
+    token_secrets: tuple[str, ...]
+
+    @classmethod
+    def from_env(cls, name: str) -> ServiceSettings:
+        upper = name.upper()
+        prefix = _env("QIANSHOU_DB_PREFIX", "qianshou")
+        database_url = _env(
+            f"{upper}_DATABASE_URL", with_database(server_url(), f"{prefix}_{name}")
+        )
+        return cls(
+            name=name,
+            host=_env("QIANSHOU_HOST", "127.0.0.1"),
+            port=int(_env(f"{upper}_PORT", str(SERVICE_PORTS[name]))),
+            database_url=database_url,
+            nats_url=nats_url(),
+            nats_user=os.environ.get(f"{upper}_NATS_USER") or None,
+            nats_password=os.environ.get(f"{upper}_NATS_PASSWORD") or None,
+            token_secrets=token_secrets(),
+        )
+
+
+def token_secrets() -> tuple[str, ...]:
+    """Signing secrets for HTTP tokens: the first signs, all verify (for key rotation).
+
+    From QIANSHOU_TOKEN_SECRETS (comma-separated) or else the local stack's secret file,
+    created on first use.
+    """
+    configured = [s.strip() for s in os.environ.get("QIANSHOU_TOKEN_SECRETS", "").split(",")]
+    configured = [s for s in configured if s]
+    if configured:
+        return tuple(configured)
+    return (local_secret("token-secret"),)
+
+
+def local_secret(filename: str) -> str:
+    """A random secret kept in the data folder, readable by its owner only."""
+    path = data_dir() / "secrets" / filename
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process of the stack made it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(os.urandom(32).hex())
+    return path.read_text().strip()

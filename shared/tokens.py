@@ -1,0 +1,92 @@
+"""Bearer tokens for the roles of SPEC 3.4: agency, province, admin.
+
+HS256 JWTs. The first configured secret signs; every configured secret verifies, so a key
+can be rotated by adding the new one first and dropping the old one later.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+import jwt
+
+Role = Literal["agency", "province", "admin"]
+ISSUER = "qianshou"
+DEFAULT_TTL_S = 30 * 24 * 3600
+
+
+class TokenError(Exception):
+    """The token is missing, malformed, badly signed or expired."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an agency, a province (by region prefix) or an administrator."""
+
+    role: Role
+    agency_id: str | None = None
+    region: str | None = None
+
+    def covers_region(self, region_code: str | None) -> bool:
+        """True when this principal may act on data of an agency in `region_code`."""
+        if self.role == "admin":
+            return True
+        if self.role == "province" and self.region and region_code:
+            return region_code.startswith(self.region)
+        return False
+
+    def may_act_for(self, agency_id: str, agency_region: str | None) -> bool:
+        """Write or read on behalf of `agency_id`, whose region may not be known yet."""
+        if self.role == "agency":
+            return self.agency_id == agency_id
+        return self.covers_region(agency_region)
+
+
+def issue(secret: str, principal: Principal, ttl_s: int = DEFAULT_TTL_S) -> str:
+    """A signed token for `principal`, valid for `ttl_s` seconds."""
+    if principal.role == "agency" and not principal.agency_id:
+        raise ValueError("an agency token needs an agency id")
+    if principal.role == "province" and not principal.region:
+        raise ValueError("a province token needs a region code")
+    now = int(time.time())
+    claims: dict[str, object] = {
+        "iss": ISSUER,
+        "iat": now,
+        "exp": now + ttl_s,
+        "jti": uuid.uuid4().hex,
+        "role": principal.role,
+    }
+    if principal.agency_id:
+        claims["agency"] = principal.agency_id
+    if principal.region:
+        claims["region"] = principal.region
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def verify(token: str, secrets: tuple[str, ...]) -> Principal:
+    """The principal a token names, or TokenError."""
+    last: Exception | None = None
+    for secret in secrets:
+        try:
+            claims = jwt.decode(
+                token, secret, algorithms=["HS256"], issuer=ISSUER,
+                options={"require": ["exp", "iat", "role"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenError("token expired") from exc
+        except jwt.InvalidSignatureError as exc:
+            last = exc
+            continue
+        except jwt.PyJWTError as exc:
+            raise TokenError(f"invalid token: {exc}") from exc
+        role = claims.get("role")
+        if role not in ("agency", "province", "admin"):
+            raise TokenError("invalid token: unknown role")
+        principal = Principal(role=role, agency_id=claims.get("agency"), region=claims.get("region"))
+        if role == "agency" and not principal.agency_id or role == "province" and not principal.region:
+            raise TokenError("invalid token: role without its scope")
+        return principal
+    raise TokenError("invalid token: bad signature") from last

@@ -1,0 +1,68 @@
+"""Turn pydantic's validation errors into the public error shape: code, field path, message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from shared.events import Envelope, incoming_events, upcast
+
+FieldError = dict[str, str]
+
+
+def field_path(loc: tuple[int | str, ...], type_name: object) -> str:
+    """`('visit-logged', 'payload', 'duration_min')` -> `payload.duration_min`."""
+    parts = list(loc)
+    if parts and parts[0] == type_name:  # the discriminated union's tag is not a field
+        parts = parts[1:]
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "type" if not parts else out
+
+
+def _code(error_type: str) -> str:
+    if error_type == "extra_forbidden":
+        return "unknown_field"
+    if error_type == "missing":
+        return "missing_field"
+    if error_type.startswith("union_tag"):
+        return "unknown_type"
+    if error_type == "timezone_aware":
+        return "naive_timestamp"
+    if error_type == "literal_error":
+        return "invalid_value"
+    return "invalid"
+
+
+def field_errors(exc: ValidationError, raw: Any) -> list[FieldError]:
+    """The errors of one event, each naming the field path it concerns."""
+    type_name = raw.get("type") if isinstance(raw, dict) else None
+    return [
+        {
+            "code": _code(err["type"]),
+            "path": field_path(tuple(err["loc"]), type_name),
+            "message": err["msg"],
+        }
+        for err in exc.errors(include_url=False)
+    ]
+
+
+def validate_incoming(raw: Any) -> tuple[Envelope | None, list[FieldError]]:
+    """Validate one decoded JSON value as an incoming event."""
+    if not isinstance(raw, dict):
+        return None, [{"code": "invalid", "path": "", "message": "an event must be a JSON object"}]
+    try:
+        return incoming_events.validate_python(upcast(raw)), []
+    except ValidationError as exc:
+        return None, field_errors(exc, raw)
+
+
+def decode_json(body: bytes) -> Any:
+    """Parse a request body; raises ValueError on malformed JSON."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"malformed JSON: {exc}") from exc
