@@ -49,9 +49,12 @@ class LocalNats:
     def write_config(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         text = CONFIG_TEMPLATE.read_text()
-        for key, value in {"port": self.port, "monitor_port": self.monitor_port,
-                           "store_dir": self.data_dir / "jetstream",
-                           "sync_interval": self.sync_interval}.items():
+        for key, value in {
+            "port": self.port,
+            "monitor_port": self.monitor_port,
+            "store_dir": self.data_dir / "jetstream",
+            "sync_interval": self.sync_interval,
+        }.items():
             text = text.replace("{" + key + "}", str(value))
         path = self.data_dir / "nats.conf"
         path.write_text(text)
@@ -59,9 +62,10 @@ class LocalNats:
 
     def start(self, timeout_s: float = 15.0) -> None:
         config = self.write_config()
-        log = open(self.data_dir / "nats.log", "ab")  # noqa: SIM115
-        self.process = subprocess.Popen([binary(), "-c", str(config)], stdout=log, stderr=log,
-                                        start_new_session=True)
+        log = open(self.data_dir / "nats.log", "ab")
+        self.process = subprocess.Popen(
+            [binary(), "-c", str(config)], stdout=log, stderr=log, start_new_session=True
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -36,7 +36,9 @@ def find_binaries() -> tuple[Path, str]:
     with contextlib.suppress(ImportError):
         import pgserver  # type: ignore[import-not-found]
 
-        candidates.append((Path(pgserver.__file__).parent / "pginstall" / "bin", "the pgserver wheel"))
+        candidates.append(
+            (Path(pgserver.__file__).parent / "pginstall" / "bin", "the pgserver wheel")
+        )
     for folder, origin in candidates:
         if (folder / "initdb").exists() and (folder / "postgres").exists():
             return folder, origin
@@ -60,8 +62,11 @@ def _run_as() -> list[str]:
 def _owner_can_reach(folder: Path) -> bool:
     if os.geteuid() != 0:
         return True
-    probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(folder)],
-                           capture_output=True, check=False)
+    probe = subprocess.run(
+        ["runuser", "-u", "postgres", "--", "test", "-w", str(folder)],
+        capture_output=True,
+        check=False,
+    )
     return probe.returncode == 0
 
 
@@ -98,16 +103,42 @@ class LocalPostgres:
         folder = self._prepare_folder()
         if not (folder / "PG_VERSION").exists():
             subprocess.run(
-                [*self.prefix, str(self.bindir / "initdb"), "-D", str(folder), "-U", "postgres",
-                 "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"],
-                check=True, capture_output=True,
+                [
+                    *self.prefix,
+                    str(self.bindir / "initdb"),
+                    "-D",
+                    str(folder),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                check=True,
+                capture_output=True,
             )
         log_path = folder / "server.log"
         self.process = subprocess.Popen(
-            [*self.prefix, str(self.bindir / "postgres"), "-D", str(folder), "-p", str(self.port),
-             "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={folder}",
-             "-c", "synchronous_commit=on", "-c", "fsync=on", "-c", "max_connections=200"],
-            stdout=subprocess.DEVNULL, stderr=open(log_path, "ab"),  # noqa: SIM115
+            [
+                *self.prefix,
+                str(self.bindir / "postgres"),
+                "-D",
+                str(folder),
+                "-p",
+                str(self.port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                f"unix_socket_directories={folder}",
+                "-c",
+                "synchronous_commit=on",
+                "-c",
+                "fsync=on",
+                "-c",
+                "max_connections=200",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(log_path, "ab"),
             start_new_session=True,
         )
         self._wait_ready(folder, timeout_s)
@@ -121,7 +152,8 @@ class LocalPostgres:
                 raise PostgresError(f"PostgreSQL exited at start:\n{tail}")
             probe = subprocess.run(
                 [str(self.bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
-                capture_output=True, check=False,
+                capture_output=True,
+                check=False,
             )
             if probe.returncode == 0:
                 return

@@ -30,9 +30,16 @@ def make_broker(settings: ServiceSettings) -> NatsBroker:
         scheme, _, rest = url.partition("://")
         url = f"{scheme}://{settings.nats_user}:{settings.nats_password or ''}@{rest}"
     return NatsBroker(
-        url, name=f"qianshou-{settings.name}", allow_reconnect=True, max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5, connect_timeout=2.0, graceful_timeout=10.0,
-        js_options={"publish_async_max_pending": 4000}, logger=log, log_level=logging.DEBUG,
+        url,
+        name=f"qianshou-{settings.name}",
+        allow_reconnect=True,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=2.0,
+        graceful_timeout=10.0,
+        js_options={"publish_async_max_pending": 4000},
+        logger=log,
+        log_level=logging.DEBUG,
     )
 
 
@@ -51,8 +58,13 @@ def connected(broker: NatsBroker) -> bool:
 def _stream(name: str, subjects: list[str], replicas: int) -> StreamConfig:
     """Limits retention with no age limit: EVENTS is the history reporting rebuilds from."""
     return StreamConfig(
-        name=name, subjects=subjects, retention=RetentionPolicy.LIMITS, storage=StorageType.FILE,
-        discard=DiscardPolicy.OLD, duplicate_window=DUPLICATE_WINDOW_S, num_replicas=replicas,
+        name=name,
+        subjects=subjects,
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        duplicate_window=DUPLICATE_WINDOW_S,
+        num_replicas=replicas,
         max_age=0,
     )
 
@@ -90,6 +102,11 @@ async def stream_exists(js: JetStreamContext, name: str) -> bool:
 
 def asyncapi_document(broker: NatsBroker, service: str, description: str) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of a service's NATS side, from its FastStream subscribers."""
-    spec = AsyncAPI(broker, title=f"Qianshou {service}", version="1.0.0",
-                    description=description, schema_version="3.0.0")
+    spec = AsyncAPI(
+        broker,
+        title=f"Qianshou {service}",
+        version="1.0.0",
+        description=description,
+        schema_version="3.0.0",
+    )
     return spec.to_specification().to_jsonable()  # type: ignore[no-any-return]

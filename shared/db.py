@@ -64,7 +64,9 @@ async def migrate(conn: asyncpg.Connection, folder: Path) -> list[int]:
             async with conn.transaction():
                 await conn.execute(path.read_text())
                 await conn.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", number, path.name
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                    number,
+                    path.name,
                 )
             applied.append(number)
             log.info("applied migration %s", path.name)

@@ -21,7 +21,6 @@ from pydantic import (
     Field,
     StrictBool,
     StrictInt,
-    StrictStr,
     StringConstraints,
     TypeAdapter,
     create_model,
@@ -72,7 +71,9 @@ TrainingKind = Literal[
     "field-visit",
     "exam-coaching",
 ]
-Milestone = Literal["agency-registered", "systems-established", "project-undertaken", "methods-mastered"]
+Milestone = Literal[
+    "agency-registered", "systems-established", "project-undertaken", "methods-mastered"
+]
 Circumstance = Literal["living-alone", "left-behind", "disabled", "low-income", "chronic-illness"]
 
 
@@ -117,7 +118,9 @@ class WorkerRegistered(Contract):
     agency_id: AgencyId
     role: Literal["social-worker", "volunteer", "manager"]
     licence: Licence
-    languages: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]], Field(max_length=10)]
+    languages: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]], Field(max_length=10)
+    ]
 
 
 class CertificationObtained(Contract):

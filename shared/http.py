@@ -20,38 +20,60 @@ from shared.tokens import Principal, TokenError, verify
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 
 REQUEST_SECONDS = Histogram(
-    "qianshou_http_request_seconds", "HTTP request latency", ["service", "method", "route", "status"]
+    "qianshou_http_request_seconds",
+    "HTTP request latency",
+    ["service", "method", "route", "status"],
 )
 
 
 class ApiError(Exception):
     """An error answered as JSON: {"code": ..., "message": ..., "errors": [...]}."""
 
-    def __init__(self, status: int, code: str, message: str,
-                 errors: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.errors, self.headers = errors or [], headers
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json",
-                    headers=headers)
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
+    )
 
 
-_STATUS_CODES = {400: "malformed", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
-                 429: "rate_limited", 503: "unavailable"}
+_STATUS_CODES = {
+    400: "malformed",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid",
+    429: "rate_limited",
+    503: "unavailable",
+}
 
 
-def _error_body(code: str, message: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
+def _error_body(
+    code: str, message: str, errors: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
     return {"code": code, "message": message, "errors": errors or []}
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> Response:
-        return json_response(_error_body(exc.code, exc.message, exc.errors), exc.status, exc.headers)
+        return json_response(
+            _error_body(exc.code, exc.message, exc.errors), exc.status, exc.headers
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> Response:
@@ -72,12 +94,15 @@ def bearer_principal(request: Request, secrets: tuple[str, ...]) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "unauthorized", "missing bearer token",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401, "unauthorized", "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
     try:
         return verify(token.strip(), secrets)
     except TokenError as exc:
-        raise ApiError(401, "unauthorized", str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+        raise ApiError(
+            401, "unauthorized", str(exc), headers={"WWW-Authenticate": "Bearer"}
+        ) from exc
 
 
 def service_app(
@@ -88,12 +113,15 @@ def service_app(
     description: str,
 ) -> FastAPI:
     """A FastAPI app with the endpoints SPEC 3.4 asks of every service."""
-    app = FastAPI(title=f"Qianshou {name}", description=description, version="1.0.0",
-                  lifespan=lifespan)
+    app = FastAPI(
+        title=f"Qianshou {name}", description=description, version="1.0.0", lifespan=lifespan
+    )
     install_error_handlers(app)
 
     @app.middleware("http")
-    async def _timing(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def _timing(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         start = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")
@@ -113,8 +141,10 @@ def service_app(
         """Its NATS connection and its database are reachable."""
         checks = await readiness()
         ready = all(checks.values())
-        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                            status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def metrics() -> Response:
@@ -135,5 +165,6 @@ def run(app: FastAPI, host: str, port: int) -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10,
-                lifespan="on")
+    uvicorn.run(
+        app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10, lifespan="on"
+    )

@@ -72,7 +72,10 @@ def verify(token: str, secrets: tuple[str, ...]) -> Principal:
     for secret in secrets:
         try:
             claims = jwt.decode(
-                token, secret, algorithms=["HS256"], issuer=ISSUER,
+                token,
+                secret,
+                algorithms=["HS256"],
+                issuer=ISSUER,
                 options={"require": ["exp", "iat", "role"]},
             )
         except jwt.ExpiredSignatureError as exc:
@@ -85,8 +88,15 @@ def verify(token: str, secrets: tuple[str, ...]) -> Principal:
         role = claims.get("role")
         if role not in ("agency", "province", "admin"):
             raise TokenError("invalid token: unknown role")
-        principal = Principal(role=role, agency_id=claims.get("agency"), region=claims.get("region"))
-        if role == "agency" and not principal.agency_id or role == "province" and not principal.region:
+        principal = Principal(
+            role=role, agency_id=claims.get("agency"), region=claims.get("region")
+        )
+        if (
+            (role == "agency"
+            and not principal.agency_id)
+            or (role == "province"
+            and not principal.region)
+        ):
             raise TokenError("invalid token: role without its scope")
         return principal
     raise TokenError("invalid token: bad signature") from last

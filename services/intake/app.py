@@ -14,11 +14,11 @@ from services.intake import bus
 from services.intake.handlers import Intake
 from services.intake.http import router
 from services.intake.personal import Vault
-from services.intake.relay import Relay
 from shared.broker import asyncapi_document, declare_stream, events_stream, jetstream, make_broker
 from shared.db import open_pool
 from shared.events import incoming_events
 from shared.http import service_app
+from shared.outbox import Relay
 from shared.readiness import database_ok, nats_ok
 from shared.settings import ServiceSettings
 
@@ -45,7 +45,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         await broker.connect()
         js = jetstream(broker)
         await declare_stream(js, events_stream())
-        relay = Relay(pool, js, wakeup)
+        relay = Relay("intake", pool, js, wakeup)
         relay_task = asyncio.create_task(relay.run(), name="relay")
         holder["relay"], holder["intake"] = relay, intake
         await broker.start()
@@ -61,8 +61,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     async def readiness() -> dict[str, bool]:
         return {"database": await database_ok(holder.get("pool")), "nats": nats_ok(broker)}
 
-    app = service_app("intake", lifespan, readiness,
-                      lambda: asyncapi_document(broker, "intake", DESCRIPTION), DESCRIPTION)
+    app = service_app(
+        "intake",
+        lifespan,
+        readiness,
+        lambda: asyncapi_document(broker, "intake", DESCRIPTION),
+        DESCRIPTION,
+    )
     app.include_router(router)
     _document_event_schemas(app)
     return app

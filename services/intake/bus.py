@@ -28,17 +28,22 @@ def reply(answer: Answer) -> NatsResponse:
 def subscribe(broker: NatsBroker, intake: Callable[[], Intake | None]) -> None:
     """Answer every intake request; `intake` gives the service once it has started."""
 
-    @broker.subscriber(INTAKE_ALL, queue="intake", decoder=_raw,
-                       title="intake.{agency_id}.{type}",
-                       description="Submit one event (or an array) by request/reply")
+    @broker.subscriber(
+        INTAKE_ALL,
+        queue="intake",
+        decoder=_raw,
+        title="intake.{agency_id}.{type}",
+        description="Submit one event (or an array) by request/reply",
+    )
     async def on_request(msg: NatsMessage) -> NatsResponse:
         service = intake()
         if service is None:
             return reply(error(503, "unavailable", "intake is starting"))
         _, agency_id, event_type = msg.raw_message.subject.split(".", 2)
         try:
-            answer = await service.submit(msg.body, Principal(role="agency", agency_id=agency_id),
-                                          subject_type=event_type)
+            answer = await service.submit(
+                msg.body, Principal(role="agency", agency_id=agency_id), subject_type=event_type
+            )
         except Exception as exc:  # a failure must still answer, or the caller times out
             answer = error(503, "unavailable", f"not stored, retry: {type(exc).__name__}")
         return reply(answer)

@@ -138,8 +138,11 @@ def settle_against_log(sub: Submission, stored_fingerprint: bytes) -> None:
 
 
 def _conflict_error() -> FieldError:
-    return {"code": "conflict", "path": "event_id",
-            "message": "this event id was already used with different content"}
+    return {
+        "code": "conflict",
+        "path": "event_id",
+        "message": "this event id was already used with different content",
+    }
 
 
 @dataclass(frozen=True)
@@ -185,5 +188,10 @@ def require_type(request: Request, subject_type: str) -> None:
     for sub in request.valid:
         if sub.event is not None and sub.event.type != subject_type:
             sub.status = "rejected"
-            sub.errors = [{"code": "subject_mismatch", "path": "type",
-                           "message": f"published on the subject of type {subject_type!r}"}]
+            sub.errors = [
+                {
+                    "code": "subject_mismatch",
+                    "path": "type",
+                    "message": f"published on the subject of type {subject_type!r}",
+                }
+            ]

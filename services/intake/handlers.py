@@ -34,8 +34,9 @@ class Intake:
     vault: Vault
     relay_wakeup: asyncio.Event
 
-    async def submit(self, body: bytes, principal: Principal,
-                     subject_type: str | None = None) -> Answer:
+    async def submit(
+        self, body: bytes, principal: Principal, subject_type: str | None = None
+    ) -> Answer:
         """Validate, authorize, store and queue for publishing one request's events."""
         try:
             request = domain.parse_request(decode_json(body))

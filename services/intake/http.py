@@ -36,18 +36,37 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
 @router.post(
     "/events",
     summary="Submit one event or an array of up to 1,000",
-    responses={400: {"description": "malformed JSON"}, 401: {"description": "no or bad token"},
-               403: {"description": "an event's agency is not the caller's"},
-               409: {"description": "a lone event conflicts with a stored one"},
-               413: {"description": "body or batch too large"},
-               422: {"description": "every event invalid"},
-               503: {"description": "back-pressure: retry later"}},
+    responses={
+        400: {"description": "malformed JSON"},
+        401: {"description": "no or bad token"},
+        403: {"description": "an event's agency is not the caller's"},
+        409: {"description": "a lone event conflicts with a stored one"},
+        413: {"description": "body or batch too large"},
+        422: {"description": "every event invalid"},
+        503: {"description": "back-pressure: retry later"},
+    },
     # The body is read raw (to refuse an oversized one before reading it all, and to
     # answer per event), so its schema is documented here rather than parsed by FastAPI.
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "oneOf": [{"$ref": "#/components/schemas/IncomingEvent"},
-                  {"type": "array", "items": {"$ref": "#/components/schemas/IncomingEvent"},
-                   "minItems": 1, "maxItems": 1000}]}}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": "#/components/schemas/IncomingEvent"},
+                            {
+                                "type": "array",
+                                "items": {"$ref": "#/components/schemas/IncomingEvent"},
+                                "minItems": 1,
+                                "maxItems": 1000,
+                            },
+                        ]
+                    }
+                }
+            },
+        }
+    },
 )
 async def post_events(request: Request) -> Response:
     intake: Intake = request.app.state.intake
@@ -59,8 +78,9 @@ async def post_events(request: Request) -> Response:
 
 
 @router.get("/events/{event_id}", summary="An event's record and whether it reached EVENTS")
-async def get_event(request: Request, event_id: str,
-                    agency: Annotated[str | None, Query()] = None) -> Response:
+async def get_event(
+    request: Request, event_id: str, agency: Annotated[str | None, Query()] = None
+) -> Response:
     intake: Intake = request.app.state.intake
     principal = bearer_principal(request, request.app.state.token_secrets)
     return _answer(await intake.lookup(principal, event_id, agency))

@@ -22,6 +22,7 @@ from services.intake.domain import (
     settle_repeats_within,
 )
 from services.intake.personal import Vault, client_aad
+from shared import faults
 from shared.events import AgencyRegistered, ClientRegistered
 
 
@@ -48,8 +49,11 @@ async def record(pool: asyncpg.Pool, request: Request, vault: Vault) -> list[Sub
         await _register_agencies(conn, fresh)
         regions = await regions_of(conn, {s.event.agency_id for s in fresh if s.event})
         recorded_at = datetime.now(UTC)
-        pubs = [publication(s.event, regions.get(s.event.agency_id), recorded_at)
-                for s in fresh if s.event]
+        pubs = [
+            publication(s.event, regions.get(s.event.agency_id), recorded_at)
+            for s in fresh
+            if s.event
+        ]
         seqs = await _append(conn, fresh, pubs, recorded_at)
         raced = [s for s in fresh if s.key not in seqs]
         await _settle_known(conn, raced)  # a concurrent request stored them first
@@ -58,7 +62,8 @@ async def record(pool: asyncpg.Pool, request: Request, vault: Vault) -> list[Sub
             sub.status = "accepted"
         await _fill_outbox(conn, [(seqs[s.key], p) for s, p in accepted])
         await _keep_personal_data(conn, vault, [(seqs[s.key], s) for s, _ in accepted])
-        return [s for s, _ in accepted]
+    faults.point("intake.after_commit")  # committed, not yet answered nor published
+    return [s for s, _ in accepted]
 
 
 async def _settle_known(conn: asyncpg.Connection, subs: list[Submission]) -> None:
@@ -68,7 +73,8 @@ async def _settle_known(conn: asyncpg.Connection, subs: list[Submission]) -> Non
         "SELECT l.agency_id, l.event_id, l.content_hash FROM event_log l"
         " JOIN unnest($1::text[], $2::text[]) AS k(agency_id, event_id)"
         " USING (agency_id, event_id)",
-        [s.key[0] for s in subs], [s.key[1] for s in subs],
+        [s.key[0] for s in subs],
+        [s.key[1] for s in subs],
     )
     known = {(r["agency_id"], r["event_id"]): r["content_hash"] for r in rows}
     for sub in subs:
@@ -90,13 +96,17 @@ async def _register_agencies(conn: asyncpg.Connection, subs: list[Submission]) -
             "INSERT INTO agencies (agency_id, region_code, registered_by) VALUES ($1, $2, $3)"
             " ON CONFLICT (agency_id) DO UPDATE SET region_code = EXCLUDED.region_code,"
             " registered_by = EXCLUDED.registered_by, updated_at = now() WHERE $4",
-            payload.agency_id, payload.region_code, sub.event.event_id, own,
+            payload.agency_id,
+            payload.region_code,
+            sub.event.event_id,
+            own,
         )
     _ = registered_regions  # regions registered in this request are read back from the table
 
 
-async def _append(conn: asyncpg.Connection, subs: list[Submission], pubs: list[Publication],
-                  recorded_at: datetime) -> dict[tuple[str, str], int]:
+async def _append(
+    conn: asyncpg.Connection, subs: list[Submission], pubs: list[Publication], recorded_at: datetime
+) -> dict[tuple[str, str], int]:
     rows = await conn.fetch(
         "INSERT INTO event_log (agency_id, event_id, type, occurred_at, recorded_at,"
         " region_code, content_hash, canonical)"
@@ -105,10 +115,14 @@ async def _append(conn: asyncpg.Connection, subs: list[Submission], pubs: list[P
         "             $7::bytea[], $8::text[]) AS x(a, e, t, o, r, h, c)"
         " ON CONFLICT (agency_id, event_id) DO NOTHING"
         " RETURNING seq, agency_id, event_id",
-        [s.key[0] for s in subs], [s.key[1] for s in subs],
-        [p.canonical.type for p in pubs], [p.canonical.occurred_at for p in pubs],
-        recorded_at, [p.canonical.region_code for p in pubs],
-        [s.fingerprint for s in subs], [p.body.decode() for p in pubs],
+        [s.key[0] for s in subs],
+        [s.key[1] for s in subs],
+        [p.canonical.type for p in pubs],
+        [p.canonical.occurred_at for p in pubs],
+        recorded_at,
+        [p.canonical.region_code for p in pubs],
+        [s.fingerprint for s in subs],
+        [p.body.decode() for p in pubs],
     )
     return {(r["agency_id"], r["event_id"]): r["seq"] for r in rows}
 
@@ -121,9 +135,12 @@ async def _fill_outbox(conn: asyncpg.Connection, items: list[tuple[int, Publicat
         )
 
 
-async def _keep_personal_data(conn: asyncpg.Connection, vault: Vault,
-                              items: list[tuple[int, Submission]]) -> None:
-    clients = [(seq, s) for seq, s in items if isinstance(s.event and s.event.payload, ClientRegistered)]
+async def _keep_personal_data(
+    conn: asyncpg.Connection, vault: Vault, items: list[tuple[int, Submission]]
+) -> None:
+    clients = [
+        (seq, s) for seq, s in items if isinstance(s.event and s.event.payload, ClientRegistered)
+    ]
     for seq, sub in clients:
         assert sub.event is not None
         payload = sub.event.payload
@@ -133,7 +150,9 @@ async def _keep_personal_data(conn: asyncpg.Connection, vault: Vault,
         await conn.execute(
             "INSERT INTO client_personal (agency_id, client_id, event_seq, name_enc,"
             " id_number_enc, phone_enc, id_number_hmac) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            sub.event.agency_id, payload.client_id, seq,
+            sub.event.agency_id,
+            payload.client_id,
+            seq,
             vault.seal(data_key, payload.name.encode(), aad),
             _seal_optional(vault, data_key, payload.id_number, aad),
             _seal_optional(vault, data_key, payload.phone, aad),
@@ -145,11 +164,13 @@ def _seal_optional(vault: Vault, key: bytes, value: str | None, aad: bytes) -> b
     return vault.seal(key, value.encode(), aad) if value else None
 
 
-async def _client_key(conn: asyncpg.Connection, vault: Vault, agency_id: str, client_id: str,
-                      aad: bytes) -> bytes:
+async def _client_key(
+    conn: asyncpg.Connection, vault: Vault, agency_id: str, client_id: str, aad: bytes
+) -> bytes:
     wrapped = await conn.fetchval(
         "SELECT wrapped_key FROM client_keys WHERE agency_id = $1 AND client_id = $2",
-        agency_id, client_id,
+        agency_id,
+        client_id,
     )
     if wrapped is None:
         _, fresh = vault.new_data_key(aad)
@@ -157,7 +178,9 @@ async def _client_key(conn: asyncpg.Connection, vault: Vault, agency_id: str, cl
             "INSERT INTO client_keys (agency_id, client_id, wrapped_key) VALUES ($1, $2, $3)"
             " ON CONFLICT (agency_id, client_id) DO UPDATE SET wrapped_key = client_keys.wrapped_key"
             " RETURNING wrapped_key",
-            agency_id, client_id, fresh,
+            agency_id,
+            client_id,
+            fresh,
         )
     return vault.unwrap(wrapped, aad)
 
@@ -169,6 +192,7 @@ async def event_record(pool: asyncpg.Pool, agency_id: str, event_id: str) -> dic
         " o.seq IS NULL AS published"
         " FROM event_log l LEFT JOIN outbox o USING (seq)"
         " WHERE l.agency_id = $1 AND l.event_id = $2",
-        agency_id, event_id,
+        agency_id,
+        event_id,
     )
     return dict(row) if row else None

@@ -1,6 +1,8 @@
-"""The outbox relay: accepted events go from intake's database to the EVENTS stream.
+"""The outbox relay: events a service decided to publish go from its database to JetStream.
 
-Rows are claimed with FOR UPDATE SKIP LOCKED (several intake processes may relay at
+A service writes its state change and an `outbox` row (seq, subject, msg_id, body,
+created_at) in one transaction; this relay publishes them. Rows are claimed with
+FOR UPDATE SKIP LOCKED (several processes of a service may relay at
 once), published in one pipelined window that waits for every PubAck, and deleted in the
 same transaction. A crash after publishing but before the delete re-publishes the window:
 the stream's duplicate window drops the repeats (Nats-Msg-Id), and consumers are
@@ -18,16 +20,39 @@ from datetime import UTC, datetime
 
 import asyncpg
 from nats.js import JetStreamContext
+from prometheus_client import Counter, Gauge, Histogram
 
-from services.intake.metrics import OUTBOX_BACKLOG, PUBLISH_FAILURES, PUBLISH_SECONDS
+from shared import faults
 
 log = logging.getLogger(__name__)
 
+OUTBOX_BACKLOG = Gauge(
+    "qianshou_outbox_backlog", "Events stored but not yet on the stream", ["service"]
+)
+PUBLISH_SECONDS = Histogram(
+    "qianshou_outbox_publish_seconds",
+    "From storing an event to its PubAck from the stream",
+    ["service"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+PUBLISH_FAILURES = Counter(
+    "qianshou_outbox_publish_failures_total",
+    "Relay windows that failed and will be retried",
+    ["service"],
+)
+
 
 class Relay:
-    def __init__(self, pool: asyncpg.Pool, js: JetStreamContext, wakeup: asyncio.Event,
-                 window: int = 500, ack_timeout_s: float = 10.0):
-        self.pool, self.js, self.wakeup = pool, js, wakeup
+    def __init__(
+        self,
+        service: str,
+        pool: asyncpg.Pool,
+        js: JetStreamContext,
+        wakeup: asyncio.Event,
+        window: int = 500,
+        ack_timeout_s: float = 10.0,
+    ):
+        self.service, self.pool, self.js, self.wakeup = service, pool, js, wakeup
         self.window, self.ack_timeout_s = window, ack_timeout_s
         self.backlog = 0
         self.healthy = True
@@ -43,9 +68,11 @@ class Relay:
             except Exception as exc:
                 # Anything that stops a window (NATS down, no PubAck, database gone) is
                 # retried: the rows stay in the outbox until a PubAck covers them.
-                PUBLISH_FAILURES.inc()
+                PUBLISH_FAILURES.labels(self.service).inc()
                 self.healthy = False
-                log.warning("relay: window failed (%s); retrying in %.1fs", exc, pause)
+                log.warning(
+                    "%s relay: window failed (%s); retrying in %.1fs", self.service, exc, pause
+                )
                 with contextlib.suppress(Exception):
                     await self._count_backlog()
                 await asyncio.sleep(pause)
@@ -61,22 +88,28 @@ class Relay:
         """Publish up to one window of the outbox; returns how many were published."""
         async with self.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                "SELECT o.seq, o.subject, o.msg_id, o.body, l.recorded_at FROM outbox o"
-                " JOIN event_log l USING (seq) ORDER BY o.seq LIMIT $1 FOR UPDATE OF o SKIP LOCKED",
+                "SELECT seq, subject, msg_id, body, created_at FROM outbox"
+                " ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
                 self.window,
             )
             if not rows:
                 return 0
             pending = [
-                await self.js.publish_async(r["subject"], r["body"], headers={"Nats-Msg-Id": r["msg_id"]})
+                await self.js.publish_async(
+                    r["subject"], r["body"], headers={"Nats-Msg-Id": r["msg_id"]}
+                )
                 for r in rows
             ]
             await asyncio.wait_for(asyncio.gather(*pending), timeout=self.ack_timeout_s)
-            await conn.execute("DELETE FROM outbox WHERE seq = ANY($1::bigint[])",
-                               [r["seq"] for r in rows])
+            faults.point(
+                f"{self.service}.relay.after_publish"
+            )  # published, not yet marked: the repeat case
+            await conn.execute(
+                "DELETE FROM outbox WHERE seq = ANY($1::bigint[])", [r["seq"] for r in rows]
+            )
         now = datetime.now(UTC)
         for r in rows:
-            PUBLISH_SECONDS.observe((now - r["recorded_at"]).total_seconds())
+            PUBLISH_SECONDS.labels(self.service).observe((now - r["created_at"]).total_seconds())
         return len(rows)
 
     async def _count_backlog(self) -> None:
@@ -85,4 +118,4 @@ class Relay:
             return
         self._last_count = time.monotonic()
         self.backlog = int(await self.pool.fetchval("SELECT count(*) FROM outbox"))
-        OUTBOX_BACKLOG.set(self.backlog)
+        OUTBOX_BACKLOG.labels(self.service).set(self.backlog)

@@ -1,0 +1,1 @@
+"""Ways of running Qianshou: the local stack, the qianshou command, the demo."""

@@ -1,0 +1,157 @@
+"""The `qianshou` command: run the local stack, load the demo, issue tokens, and reach each
+service's own commands (`qianshou reporting rebuild`, `qianshou dlq list`…)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from shared.settings import SERVICE_PORTS, data_dir, local_secret, token_secrets
+from shared.tokens import Principal, issue
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    principal = Principal(role=args.role, agency_id=args.agency, region=args.region)
+    try:
+        print(issue(token_secrets()[0], principal, ttl_s=args.ttl))
+    except ValueError as exc:
+        print(f"qianshou token issue: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from deploy.demo import reference_programme
+
+    counts = publish(args.intake_url, reference_programme())
+    print("demo published:", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    return 0 if not counts.get("rejected") and not counts.get("conflict") else 1
+
+
+def publish(intake_url: str, events: list[dict[str, Any]], batch: int = 500) -> dict[str, int]:
+    """Post events to intake in batches, each agency with its own token."""
+    secret = token_secrets()[0]
+    tokens: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    with httpx.Client(base_url=intake_url, timeout=60) as client:
+        by_agency: dict[str, list[dict[str, Any]]] = {}
+        for event in events:
+            by_agency.setdefault(event["agency_id"], []).append(event)
+        for agency, items in by_agency.items():
+            tokens[agency] = issue(secret, Principal(role="agency", agency_id=agency))
+            for start in range(0, len(items), batch):
+                resp = client.post(
+                    "/v1/events",
+                    json=items[start : start + batch],
+                    headers={"Authorization": f"Bearer {tokens[agency]}"},
+                )
+                body = resp.json()
+                if not isinstance(body, list):
+                    raise RuntimeError(f"intake answered {resp.status_code}: {body}")
+                for result in body:
+                    counts[result["status"]] = counts.get(result["status"], 0) + 1
+    return counts
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    import os
+
+    from deploy.stack import Stack
+
+    for name in ("token-secret", "pii-key"):
+        local_secret(name)  # made once here, before three services race to make it
+    stack = Stack(
+        data_dir=data_dir(),
+        nats_url=os.environ.get("NATS_URL") or None,
+        database_url=os.environ.get("DATABASE_URL") or None,
+    )
+    stopping = {"now": False}
+
+    def _stop(signum: int, _frame: object) -> None:
+        stopping["now"] = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        stack.start_infrastructure()
+        stack.start_services()
+        stack.wait_ready(timeout_s=120)
+        print("\nQianshou is up:")
+        for name, proc in stack.services.items():
+            print(
+                f"  {name:<11} {proc.url}   (docs {proc.url}/docs, AsyncAPI {proc.url}/asyncapi.json)"
+            )
+        print(f"  NATS        {stack.nats_url}")
+        print(f"  data        {stack.data_dir}")
+        if args.demo:
+            counts = publish(stack.services["intake"].url, _demo_events())
+            print(
+                "demo programme published:",
+                ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+            )
+        print(
+            "\nToken for a province report reader: qianshou token issue --role province --region 22"
+        )
+        print("Ctrl-C stops everything.")
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nstopping…", flush=True)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not orphan anything
+        stack.stop()
+        print("stopped; data kept in", stack.data_dir)
+    return 0
+
+
+def _demo_events() -> list[dict[str, Any]]:
+    from deploy.demo import reference_programme
+
+    return reference_programme()
+
+
+def _service_command(service: str) -> Callable[[list[str]], int]:
+    def run(argv: list[str]) -> int:
+        module = __import__(f"services.{service}.cli", fromlist=["main"])
+        return int(module.main(argv))
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("reporting", "scheduling", "intake"):
+        return _service_command(argv[0])(argv[1:])
+
+    parser = argparse.ArgumentParser(prog="qianshou", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run NATS, PostgreSQL and the three services until Ctrl-C")
+    up.add_argument("--demo", action="store_true", help="publish the reference programme once up")
+    up.set_defaults(func=cmd_up)
+
+    demo = sub.add_parser("demo", help="publish the reference programme to a running intake")
+    demo.add_argument("--intake-url", default=f"http://127.0.0.1:{SERVICE_PORTS['intake']}")
+    demo.set_defaults(func=cmd_demo)
+
+    token = sub.add_parser("token", help="issue a bearer token for the local stack")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    tissue = token_sub.add_parser("issue", help="print a signed token")
+    tissue.add_argument("--role", choices=["agency", "province", "admin"], required=True)
+    tissue.add_argument("--agency", help="agency id (role agency)")
+    tissue.add_argument("--region", help="region code prefix (role province), e.g. 22 or 2224")
+    tissue.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="seconds of validity")
+    tissue.set_defaults(func=cmd_token)
+
+    sub.add_parser("reporting", help="reporting's own commands (qianshou reporting --help)")
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

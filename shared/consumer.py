@@ -1,0 +1,232 @@
+"""Consuming EVENTS into a service's own database, exactly once in effect.
+
+A durable pull consumer hands over batches. Each batch is applied in one transaction that
+also records every event's key in `processed_events`, so a redelivered event changes
+nothing; messages are acked only after the commit. If a batch fails, its events are
+retried one by one, so one bad event cannot hold back the others: it is nak'ed with a
+delay, and after `max_deliver` attempts it goes to the DEADLETTER stream with the reason,
+the service and its original stream sequence, and is terminated.
+
+The consumer's configuration is created or updated at every start (FastStream only
+creates a missing durable and never updates it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import orjson
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy as ServerAckPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from prometheus_client import Counter, Gauge, Histogram
+from pydantic import ValidationError
+
+from shared.broker import dead_letter_stream, declare_stream, jetstream
+from shared.events import Canonical, canonical_events, upcast
+from shared.subjects import EVENTS_STREAM, dead_letter, events_of_type
+
+log = logging.getLogger(__name__)
+
+APPLIED = Counter(
+    "qianshou_events_applied_total", "Events applied to a service's store", ["consumer", "type"]
+)
+SKIPPED = Counter(
+    "qianshou_events_redelivered_total",
+    "Events delivered again and skipped (already applied)",
+    ["consumer"],
+)
+DEAD = Counter("qianshou_events_dead_lettered_total", "Events sent to DEADLETTER", ["consumer"])
+LAG = Gauge(
+    "qianshou_consumer_pending",
+    "Messages on EVENTS not yet delivered to the consumer",
+    ["consumer"],
+)
+LATENCY = Histogram(
+    "qianshou_projection_latency_seconds",
+    "From intake recording an event to its effect here",
+    ["consumer"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600),
+)
+
+Apply = Callable[[asyncpg.Connection, list[Canonical]], Awaitable[None]]
+
+
+class Poison(Exception):
+    """An event that can never be applied (it does not even decode)."""
+
+
+@dataclass(frozen=True)
+class EventConsumer:
+    """Where a service reads EVENTS from, and how hard it tries before giving up."""
+
+    service: str
+    durable: str
+    event_types: Sequence[str]
+    batch_size: int = 500
+    ack_wait_s: float = 60.0
+    max_deliver: int = 5
+    retry_delay_s: float = 2.0
+    max_ack_pending: int = 10_000
+
+    def config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            name=self.durable,
+            durable_name=self.durable,
+            filter_subjects=[events_of_type(t) for t in self.event_types],
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=ServerAckPolicy.EXPLICIT,
+            ack_wait=self.ack_wait_s,
+            max_deliver=self.max_deliver,
+            max_ack_pending=self.max_ack_pending,
+        )
+
+    async def declare(self, broker: NatsBroker) -> None:
+        """Create or update the durable consumer (and the dead-letter stream)."""
+        js = jetstream(broker)
+        await declare_stream(js, dead_letter_stream())
+        await js.add_consumer(EVENTS_STREAM, self.config())
+
+    async def pending(self, broker: NatsBroker) -> int:
+        """Messages not yet delivered plus those delivered and not yet acked."""
+        info = await jetstream(broker).consumer_info(EVENTS_STREAM, self.durable)
+        pending = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+        LAG.labels(self.durable).set(pending)
+        return pending
+
+    def attach(
+        self, broker: NatsBroker, pool: Callable[[], asyncpg.Pool], apply: Apply, description: str
+    ) -> None:
+        """Register the batch handler on `broker`; `pool` gives the database once started."""
+
+        @broker.subscriber(
+            durable=self.durable,
+            config=self.config(),
+            stream=JStream(EVENTS_STREAM, declare=False),
+            pull_sub=PullSub(batch_size=self.batch_size, timeout=0.05, batch=True),
+            ack_policy=AckPolicy.MANUAL,
+            title=f"{self.durable}: events.*.*.{{type}}",
+            description=description,
+        )
+        async def consume(msg: NatsMessage) -> None:
+            await self.handle(broker, pool(), list(msg.raw_message), apply)
+
+    async def handle(
+        self, broker: NatsBroker, pool: asyncpg.Pool, messages: list[Msg], apply: Apply
+    ) -> None:
+        """Apply a batch in one transaction; on failure, one by one."""
+        decoded: list[tuple[Msg, Canonical]] = []
+        for m in messages:
+            try:
+                decoded.append((m, decode(m.data)))
+            except Poison as exc:
+                await self._dead_letter(broker, m, str(exc))
+        try:
+            await self._apply_batch(pool, [e for _, e in decoded], apply)
+        except Exception as exc:
+            log.warning(
+                "%s: batch of %d failed (%s); retrying one by one", self.durable, len(decoded), exc
+            )
+            for m, event in decoded:
+                await self._one(broker, pool, m, event, apply)
+            return
+        for m, _ in decoded:
+            await m.ack()
+
+    async def _one(
+        self, broker: NatsBroker, pool: asyncpg.Pool, m: Msg, event: Canonical, apply: Apply
+    ) -> None:
+        try:
+            await self._apply_batch(pool, [event], apply)
+        except Exception as exc:
+            if m.metadata.num_delivered >= self.max_deliver:
+                await self._dead_letter(broker, m, f"{type(exc).__name__}: {exc}")
+            else:
+                await m.nak(delay=self.retry_delay_s * m.metadata.num_delivered)
+            return
+        await m.ack()
+
+    async def _apply_batch(self, pool: asyncpg.Pool, events: list[Canonical], apply: Apply) -> None:
+        if not events:
+            return
+        async with pool.acquire() as conn, conn.transaction():
+            fresh = await claim(conn, self.durable, events)
+            if len(fresh) < len(events):
+                SKIPPED.labels(self.durable).inc(len(events) - len(fresh))
+            await apply(conn, fresh)
+        for event in fresh:
+            APPLIED.labels(self.durable, event.type).inc()
+            LATENCY.labels(self.durable).observe(
+                max(0.0, (datetime.now(UTC) - event.recorded_at).total_seconds())
+            )
+
+    async def _dead_letter(self, broker: NatsBroker, m: Msg, reason: str) -> None:
+        """Park the message on DEADLETTER (waiting for the PubAck), then stop redelivery."""
+        meta = m.metadata
+        event_type = m.subject.rsplit(".", 1)[-1]
+        headers = {
+            "Qianshou-Reason": reason[:1000].replace("\n", " "),
+            "Qianshou-Service": self.service,
+            "Qianshou-Consumer": self.durable,
+            "Qianshou-Stream-Seq": str(meta.sequence.stream),
+            "Qianshou-Subject": m.subject,
+            "Nats-Msg-Id": f"{self.durable}:{meta.sequence.stream}",
+        }
+        await jetstream(broker).publish(
+            dead_letter(self.service, event_type), m.data, headers=headers, timeout=5
+        )
+        await m.term()
+        DEAD.labels(self.durable).inc()
+        log.error(
+            "%s: event at stream seq %s dead-lettered: %s",
+            self.durable,
+            meta.sequence.stream,
+            reason,
+        )
+
+
+def decode(data: bytes) -> Canonical:
+    """A canonical event from the stream, brought to the current schema version."""
+    try:
+        raw: Any = orjson.loads(data)
+        return canonical_events.validate_python(upcast(raw) if isinstance(raw, dict) else raw)
+    except (orjson.JSONDecodeError, ValidationError) as exc:
+        raise Poison(f"undecodable event: {exc}"[:1000]) from exc
+
+
+# For the fault suite's negative control only: with it set, redeliveries are applied again,
+# and the fault test must then see double counts.
+_UNSAFE_NO_IDEMPOTENCY = os.environ.get("QIANSHOU_UNSAFE_NO_IDEMPOTENCY") == "1"
+
+
+async def claim(
+    conn: asyncpg.Connection, consumer: str, events: list[Canonical]
+) -> list[Canonical]:
+    """Record the events as processed by `consumer`; return those not processed before."""
+    rows = await conn.fetch(
+        "INSERT INTO processed_events (consumer, agency_id, event_id)"
+        " SELECT $1, a, e FROM unnest($2::text[], $3::text[]) AS x(a, e)"
+        " ON CONFLICT DO NOTHING RETURNING agency_id, event_id",
+        consumer,
+        [e.agency_id for e in events],
+        [e.event_id for e in events],
+    )
+    if _UNSAFE_NO_IDEMPOTENCY:
+        return events
+    new = {(r["agency_id"], r["event_id"]) for r in rows}
+    # The same event twice in one batch: keep its first occurrence only.
+    out, seen = [], set()
+    for e in events:
+        key = (e.agency_id, e.event_id)
+        if key in new and key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
