@@ -33,22 +33,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if not counts.get("rejected") and not counts.get("conflict") else 1
 
 
-def publish(intake_url: str, events: list[dict[str, Any]], batch: int = 500) -> dict[str, int]:
+def agency_token(agency_id: str) -> str:
+    """A token for `agency_id` signed with the local stack's secret."""
+    return issue(token_secrets()[0], Principal(role="agency", agency_id=agency_id))
+
+
+def publish(intake_url: str, events: list[dict[str, Any]],
+            token_for: Callable[[str], str] = agency_token, batch: int = 500) -> dict[str, int]:
     """Post events to intake in batches, each agency with its own token."""
-    secret = token_secrets()[0]
-    tokens: dict[str, str] = {}
     counts: dict[str, int] = {}
     with httpx.Client(base_url=intake_url, timeout=60) as client:
         by_agency: dict[str, list[dict[str, Any]]] = {}
         for event in events:
             by_agency.setdefault(event["agency_id"], []).append(event)
         for agency, items in by_agency.items():
-            tokens[agency] = issue(secret, Principal(role="agency", agency_id=agency))
+            token = token_for(agency)
             for start in range(0, len(items), batch):
                 resp = client.post(
                     "/v1/events",
                     json=items[start : start + batch],
-                    headers={"Authorization": f"Bearer {tokens[agency]}"},
+                    headers={"Authorization": f"Bearer {token}"},
                 )
                 body = resp.json()
                 if not isinstance(body, list):

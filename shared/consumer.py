@@ -7,12 +7,14 @@ retried one by one, so one bad event cannot hold back the others: it is nak'ed w
 delay, and after `max_deliver` attempts it goes to the DEADLETTER stream with the reason,
 the service and its original stream sequence, and is terminated.
 
-The consumer's configuration is created or updated at every start (FastStream only
-creates a missing durable and never updates it).
+The consumer's configuration is created or updated at every start (binding to an
+existing durable would keep its old configuration).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
@@ -22,9 +24,9 @@ from typing import Any
 
 import asyncpg
 import orjson
-from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy as ServerAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from prometheus_client import Counter, Gauge, Histogram
@@ -102,22 +104,38 @@ class EventConsumer:
         LAG.labels(self.durable).set(pending)
         return pending
 
-    def attach(
-        self, broker: NatsBroker, pool: Callable[[], asyncpg.Pool], apply: Apply, description: str
+    async def run(
+        self, broker: NatsBroker, pool: asyncpg.Pool, apply: Apply, stopping: asyncio.Event
     ) -> None:
-        """Register the batch handler on `broker`; `pool` gives the database once started."""
+        """Fetch and apply batches until `stopping` is set; the batch in hand is finished.
 
-        @broker.subscriber(
-            durable=self.durable,
-            config=self.config(),
-            stream=JStream(EVENTS_STREAM, declare=False),
-            pull_sub=PullSub(batch_size=self.batch_size, timeout=0.05, batch=True),
-            ack_policy=AckPolicy.MANUAL,
-            title=f"{self.durable}: events.*.*.{{type}}",
-            description=description,
-        )
-        async def consume(msg: NatsMessage) -> None:
-            await self.handle(broker, pool(), list(msg.raw_message), apply)
+        nats-py's fetch returns as soon as some messages are there (up to a batch), so a
+        quiet stream costs no latency and a busy one fills whole batches. (FastStream's
+        batch subscriber was tried first: when the fetch deadline passes it drops the
+        partial batch it holds, and those events then wait out ack_wait.)
+        """
+        js = jetstream(broker)
+        sub = await js.pull_subscribe_bind(self.durable, stream=EVENTS_STREAM)
+        try:
+            while not stopping.is_set():
+                try:
+                    messages = await sub.fetch(self.batch_size, timeout=1.0)
+                except (NatsTimeoutError, TimeoutError):
+                    continue
+                except Exception as exc:  # NATS away or restarting: the client reconnects
+                    log.warning("%s: fetch failed (%s); retrying", self.durable, exc)
+                    await asyncio.sleep(0.5)
+                    continue
+                await self.handle(broker, pool, messages, apply)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    def start(self, broker: NatsBroker, pool: asyncpg.Pool, apply: Apply) -> RunningConsumer:
+        """Start consuming in a background task; stop it with `await running.stop()`."""
+        stopping = asyncio.Event()
+        task = asyncio.create_task(self.run(broker, pool, apply, stopping), name=self.durable)
+        return RunningConsumer(task, stopping)
 
     async def handle(
         self, broker: NatsBroker, pool: asyncpg.Pool, messages: list[Msg], apply: Apply
@@ -191,6 +209,26 @@ class EventConsumer:
             meta.sequence.stream,
             reason,
         )
+
+
+@dataclass
+class RunningConsumer:
+    task: asyncio.Task[None]
+    stopping: asyncio.Event
+
+    @property
+    def alive(self) -> bool:
+        return not self.task.done()
+
+    async def stop(self, timeout_s: float = 15.0) -> None:
+        """Stop fetching, let the batch in hand commit and ack, then return."""
+        self.stopping.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.task), timeout_s)
+        except TimeoutError:
+            self.task.cancel()  # unacked messages are redelivered after ack_wait
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
 
 
 def decode(data: bytes) -> Canonical:

@@ -1,0 +1,91 @@
+"""Reporting wiring: database, NATS consumer into the fact tables, HTTP routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from services.reporting import projections
+from services.reporting.consumer import CONSUMER
+from services.reporting.handlers import Reports
+from services.reporting.http import router
+from shared.broker import (
+    asyncapi_document,
+    declare_stream,
+    jetstream,
+    make_broker,
+    reports_stream,
+    stream_exists,
+)
+from shared.db import open_pool
+from shared.http import service_app
+from shared.readiness import database_ok, nats_ok
+from shared.settings import ServiceSettings
+from shared.subjects import EVENTS_STREAM
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+DESCRIPTION = (
+    "Live, auditable provincial reports: consumes EVENTS into its own fact tables and "
+    "answers KPI summaries by region, agency, pairing, project and period."
+)
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    settings = settings or ServiceSettings.from_env("reporting")
+    broker = make_broker(settings)
+    holder: dict[str, Any] = {}
+    lag_task: asyncio.Task[None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nonlocal lag_task
+        pool = await open_pool(settings.database_url, MIGRATIONS)
+        holder["pool"] = pool
+        await broker.connect()
+        js = jetstream(broker)
+        await declare_stream(js, reports_stream())
+        await _wait_for_events_stream(broker)
+        await CONSUMER.declare(broker)
+        app.state.reports = Reports(pool=pool, js=js)
+        app.state.token_secrets = settings.token_secrets
+        await broker.start()
+        consumer = CONSUMER.start(broker, pool, projections.apply)
+        holder["consumer"] = consumer
+        lag_task = asyncio.create_task(_watch_lag(broker), name="lag")
+        try:
+            yield
+        finally:
+            lag_task.cancel()
+            await consumer.stop()  # the batch in hand commits and is acked, or is redelivered
+            await broker.stop()
+            await pool.close()
+
+    async def readiness() -> dict[str, bool]:
+        return {"database": await database_ok(holder.get("pool")), "nats": nats_ok(broker),
+                "consuming": bool(holder.get("consumer") and holder["consumer"].alive)}
+
+    app = service_app("reporting", lifespan, readiness,
+                      lambda: asyncapi_document(broker, "reporting", DESCRIPTION), DESCRIPTION)
+    app.include_router(router)
+    return app
+
+
+async def _wait_for_events_stream(broker: Any) -> None:
+    """Intake owns EVENTS; until it has declared it there is nothing to consume."""
+    while not await stream_exists(jetstream(broker), EVENTS_STREAM):
+        log.info("waiting for stream %s (declared by intake)", EVENTS_STREAM)
+        await asyncio.sleep(1.0)
+
+
+async def _watch_lag(broker: Any) -> None:
+    while True:
+        with contextlib.suppress(Exception):
+            await CONSUMER.pending(broker)
+        await asyncio.sleep(2.0)

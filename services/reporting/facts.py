@@ -1,0 +1,147 @@
+"""From canonical events to fact rows: which table, which columns. Plain Python, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from shared.events import (
+    ActivityHeld,
+    AgencyRegistered,
+    Canonical,
+    CertificationObtained,
+    ClientProfile,
+    MilestoneReached,
+    PairingEstablished,
+    ProjectStarted,
+    StaffDispatched,
+    TrainingCompleted,
+    VisitLogged,
+    VisitOverdue,
+    VisitScheduled,
+    WorkerRegistered,
+)
+
+CHINA = timezone(timedelta(hours=8))  # Asia/Shanghai has had no DST since 1991
+
+
+def china_date(moment: datetime) -> date:
+    """The calendar date in Asia/Shanghai: reporting periods are China dates."""
+    return moment.astimezone(CHINA).date()
+
+
+Row = tuple[Any, ...]
+
+
+def _agency(e: Canonical, p: AgencyRegistered) -> Row:
+    return (p.agency_id, p.region_code, p.role, p.registered_on, p.incubated_by_pairing_id)
+
+
+def _pairing(e: Canonical, p: PairingEstablished) -> Row:
+    t = p.targets
+    return (p.pairing_id, p.assisting_agency_id, p.assisted_agency_id, p.starts_on, p.ends_on,
+            t.staff_days_per_year, t.agencies_to_incubate, t.projects_to_undertake)
+
+
+def _worker(e: Canonical, p: WorkerRegistered) -> Row:
+    return (p.worker_id, p.agency_id, p.role, p.licence, china_date(e.occurred_at))
+
+
+def _certification(e: Canonical, p: CertificationObtained) -> Row:
+    return (p.worker_id, p.licence, p.obtained_on)
+
+
+def _project(e: Canonical, p: ProjectStarted) -> Row:
+    return (p.project_id, p.agency_id, p.pairing_id, p.starts_on)
+
+
+def _client(e: Canonical, p: ClientProfile) -> Row:
+    return (p.client_id, p.project_id, p.in_difficulty, china_date(e.occurred_at))
+
+
+def _visit(e: Canonical, p: VisitLogged) -> Row:
+    return (p.client_id, p.service, china_date(p.started_at), p.duration_min)
+
+
+def _activity(e: Canonical, p: ActivityHeld) -> Row:
+    return (p.project_id, p.kind, p.held_on, p.attendees)
+
+
+def _training(e: Canonical, p: TrainingCompleted) -> Row:
+    return (p.pairing_id, p.kind, p.held_on, p.hours, len(set(p.attendee_worker_ids)))
+
+
+def _dispatch(e: Canonical, p: StaffDispatched) -> Row:
+    return (p.pairing_id, p.worker_id, p.from_date, p.to_date)
+
+
+def _milestone(e: Canonical, p: MilestoneReached) -> Row:
+    return (p.pairing_id, p.milestone, p.reached_on)
+
+
+def _scheduled(e: Canonical, p: VisitScheduled) -> Row:
+    return ("scheduled", p.slot_id, p.client_id, p.service, china_date(p.window_start))
+
+
+def _overdue(e: Canonical, p: VisitOverdue) -> Row:
+    return ("overdue", p.slot_id, p.client_id, p.service, china_date(p.window_end))
+
+
+# event type -> (table, columns after the event key, whether occurred_at is kept, row maker)
+FactSpec = tuple[str, tuple[str, ...], bool, Callable[[Canonical, Any], Row]]
+FACTS: dict[str, FactSpec] = {
+    "agency-registered": ("agency_facts", ("subject_agency", "region_code", "role",
+                                           "registered_on", "incubated_by"), True, _agency),
+    "pairing-established": ("pairing_facts", (
+        "pairing_id", "assisting_agency_id", "assisted_agency_id", "starts_on", "ends_on",
+        "staff_days_per_year", "agencies_to_incubate", "projects_to_undertake"), True, _pairing),
+    "worker-registered": ("worker_facts", ("worker_id", "worker_agency", "role", "licence",
+                                           "registered_on"), True, _worker),
+    "certification-obtained": ("certification_facts", ("worker_id", "licence", "obtained_on"),
+                               True, _certification),
+    "project-started": ("project_facts", ("project_id", "project_agency", "pairing_id",
+                                          "starts_on"), True, _project),
+    "client-registered": ("client_facts", ("client_id", "project_id", "in_difficulty",
+                                           "registered_on"), True, _client),
+    "visit-logged": ("visit_facts", ("client_id", "service", "visited_on", "duration_min"),
+                     False, _visit),
+    "activity-held": ("activity_facts", ("project_id", "kind", "held_on", "attendees"), False,
+                      _activity),
+    "training-completed": ("training_facts", ("pairing_id", "kind", "held_on", "hours",
+                                              "attendances"), False, _training),
+    "staff-dispatched": ("dispatch_facts", ("pairing_id", "worker_id", "from_date", "to_date"),
+                         False, _dispatch),
+    "milestone-reached": ("milestone_facts", ("pairing_id", "milestone", "reached_on"), False,
+                          _milestone),
+    "visit-scheduled": ("slot_facts", ("kind", "slot_id", "client_id", "service", "slot_on"),
+                        False, _scheduled),
+    "visit-overdue": ("slot_facts", ("kind", "slot_id", "client_id", "service", "slot_on"),
+                      False, _overdue),
+}
+FACT_TABLES = tuple(sorted({spec[0] for spec in FACTS.values()}))
+CONSUMED_TYPES = (*FACTS, "event-retracted")
+
+
+def fact_rows(events: list[Canonical], retracted: set[tuple[str, str]]) -> dict[str, list[Row]]:
+    """Rows to add per table; `retracted` names event keys already retracted."""
+    out: dict[str, list[Row]] = {}
+    for e in events:
+        spec = FACTS.get(e.type)
+        if spec is None:
+            continue
+        table, _, keeps_time, make = spec
+        key: Row = (e.agency_id, e.event_id, (e.agency_id, e.event_id) in retracted)
+        if keeps_time:
+            key += (e.occurred_at,)
+        out.setdefault(table, []).append(key + make(e, e.payload))
+    return out
+
+
+def columns(event_type: str) -> tuple[str, ...]:
+    table, cols, keeps_time, _ = FACTS[event_type]
+    return ("agency_id", "event_id", "retracted", *(("occurred_at",) if keeps_time else ()), *cols)
+
+
+def table_columns() -> dict[str, tuple[str, ...]]:
+    return {FACTS[t][0]: columns(t) for t in FACTS}

@@ -1,0 +1,89 @@
+"""Reporting's HTTP routes: the summary (JSON and CSV), a pairing's report, publishing."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from services.reporting import access, export
+from services.reporting.handlers import Reports
+from shared.http import ApiError, bearer_principal, json_response
+from shared.tokens import Principal
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+
+Region = Annotated[str | None, Query(pattern=r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{6})?)?)?$",
+                                     description="GB/T 2260 prefix: 22, 2224, 222405")]
+Ident = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
+Breakdown = Annotated[Literal["month", "quarter", "year", "region"] | None, Query()]
+
+
+def _caller(request: Request) -> tuple[Reports, Principal]:
+    return request.app.state.reports, bearer_principal(request, request.app.state.token_secrets)
+
+
+def _dates(start: date | None, end: date | None) -> None:
+    if start and end and start > end:
+        raise ApiError(422, "invalid", "from is after to",
+                       [{"code": "invalid", "path": "from", "message": "from is after to"}])
+
+
+@router.get("/summary", summary="The KPIs of SPEC 3.5 for a region, agency, pairing or project")
+async def summary(
+    request: Request, region: Region = None, agency: Ident = None, pairing: Ident = None,
+    project: Ident = None, start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None, breakdown: Breakdown = None,
+) -> Response:
+    reports, principal = _caller(request)
+    _dates(start, end)
+    scope = await reports.scope(principal, region, agency, pairing, project, start, end)
+    return json_response(await reports.summary(scope, breakdown))
+
+
+@router.get("/summary.csv", summary="The same summary as CSV (UTF-8 with BOM)",
+            response_class=Response)
+async def summary_csv(
+    request: Request, region: Region = None, agency: Ident = None, pairing: Ident = None,
+    project: Ident = None, start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None, breakdown: Breakdown = None,
+    lang: Annotated[Literal["en", "zh-CN"], Query()] = "en",
+) -> Response:
+    reports, principal = _caller(request)
+    _dates(start, end)
+    scope = await reports.scope(principal, region, agency, pairing, project, start, end)
+    body = await reports.summary(scope, breakdown)
+    rows = [export.flatten(_label(scope.region, scope.agency, scope.pairing), body)]
+    rows += [export.flatten(line.get("period") or line.get("region", ""), line["summary"])
+             for line in body.get("breakdown", [])]
+    return Response(export.to_csv(rows, chinese=lang == "zh-CN"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="summary.csv"'})
+
+
+def _label(*parts: str | None) -> str:
+    return "/".join(p for p in parts if p) or "all"
+
+
+@router.get("/pairings/{pairing_id}", summary="A pairing's targets against its actuals")
+async def pairing(request: Request, pairing_id: str) -> Response:
+    reports, principal = _caller(request)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}", pairing_id):
+        raise ApiError(404, "not_found", "no such pairing")
+    return json_response(await reports.pairing(principal, pairing_id))
+
+
+@router.post("/publish", status_code=201,
+             summary="Publish a region's report for a period on NATS (reports.<region>.<period>)")
+async def publish(
+    request: Request,
+    region: Annotated[str, Query(pattern=r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{6})?)?)?$")],
+    period: Annotated[str, Query(pattern=r"^[0-9]{4}(-(Q[1-4]|(0[1-9]|1[0-2])))?$")],
+) -> Response:
+    reports, principal = _caller(request)
+    if principal.role not in ("province", "admin"):
+        raise access.forbid("only a province or an administrator publishes reports")
+    event: dict[str, Any] = await reports.publish(principal, region, period)
+    return json_response(event, 201)

@@ -1,0 +1,97 @@
+"""One pairing's targets against its actuals: staff-days per programme year, agencies
+incubated, projects undertaken, milestones, and the assisted side's licence rate."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from services.reporting.facts import CHINA
+
+
+def programme_years(starts_on: date, until: date) -> list[tuple[date, date]]:
+    """[start, end] of each programme year from `starts_on` up to the year holding `until`."""
+    years = []
+    k = 0
+    while True:
+        first = _add_years(starts_on, k)
+        if first > until:
+            return years
+        years.append((first, _add_years(starts_on, k + 1) - timedelta(days=1)))
+        k += 1
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+_LICENSED_AS_OF = """
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE licence <> 'none' OR EXISTS (
+           SELECT 1 FROM certification_facts c WHERE c.worker_id = w.worker_id
+             AND NOT c.retracted AND c.licence <> 'none' AND c.obtained_on <= $2)) AS licensed
+FROM current_workers w WHERE agency_id = ANY($1::text[]) AND registered_on <= $2
+"""
+
+
+async def pairing_report(conn: asyncpg.Connection, pairing_id: str) -> dict[str, Any] | None:
+    pairing = await conn.fetchrow("SELECT * FROM current_pairings WHERE pairing_id = $1", pairing_id)
+    if pairing is None:
+        return None
+    today = datetime.now(CHINA).date()
+    until = min(pairing["ends_on"] or today, today)
+    years = []
+    for first, last in programme_years(pairing["starts_on"], until):
+        days = await conn.fetchval(
+            "SELECT coalesce(sum(least(to_date, $3) - greatest(from_date, $2) + 1), 0)"
+            " FROM dispatch_facts WHERE NOT retracted AND pairing_id = $1"
+            " AND from_date <= $3 AND to_date >= $2",
+            pairing_id, first, last,
+        )
+        years.append({"from": first.isoformat(), "to": last.isoformat(), "staff_days": int(days),
+                      "target": pairing["staff_days_per_year"],
+                      "met": int(days) >= pairing["staff_days_per_year"]})
+    incubated = await conn.fetch(
+        "SELECT agency_id, registered_on FROM current_agencies WHERE incubated_by = $1"
+        " ORDER BY registered_on", pairing_id)
+    projects = await conn.fetch(
+        "SELECT project_id, agency_id, starts_on FROM current_projects WHERE pairing_id = $1"
+        " ORDER BY starts_on", pairing_id)
+    milestones = await conn.fetch(
+        "SELECT milestone, reached_on FROM milestone_facts"
+        " WHERE NOT retracted AND pairing_id = $1 ORDER BY reached_on", pairing_id)
+    assisted = [pairing["assisted_agency_id"], *(r["agency_id"] for r in incubated)]
+    return {
+        "pairing_id": pairing_id,
+        "assisting_agency_id": pairing["assisting_agency_id"],
+        "assisted_agency_id": pairing["assisted_agency_id"],
+        "starts_on": pairing["starts_on"].isoformat(),
+        "ends_on": pairing["ends_on"].isoformat() if pairing["ends_on"] else None,
+        "staff_days_by_programme_year": years,
+        "agencies_incubated": {"target": pairing["agencies_to_incubate"], "actual": len(incubated),
+                               "agencies": [{"agency_id": r["agency_id"],
+                                             "registered_on": r["registered_on"].isoformat()}
+                                            for r in incubated]},
+        "projects_undertaken": {"target": pairing["projects_to_undertake"], "actual": len(projects),
+                                "projects": [{"project_id": r["project_id"], "agency_id": r["agency_id"],
+                                              "starts_on": r["starts_on"].isoformat()}
+                                             for r in projects]},
+        "milestones": [{"milestone": r["milestone"], "reached_on": r["reached_on"].isoformat()}
+                       for r in milestones],
+        "assisted_licence_rate": {
+            "at_start": await _licence_rate(conn, assisted, pairing["starts_on"]),
+            "now": await _licence_rate(conn, assisted, today),
+        },
+    }
+
+
+async def _licence_rate(conn: asyncpg.Connection, agencies: list[str], as_of: date) -> dict[str, Any]:
+    row = await conn.fetchrow(_LICENSED_AS_OF, agencies, as_of)
+    total, licensed = row["total"], row["licensed"]
+    return {"as_of": as_of.isoformat(), "workers": total, "licensed": licensed,
+            "rate": round(licensed / total, 4) if total else None}

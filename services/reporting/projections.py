@@ -1,0 +1,67 @@
+"""Applying consumed events to reporting's fact tables (inside the consumer's transaction)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.reporting.facts import FACT_TABLES, fact_rows, table_columns
+from shared.events import Canonical, EventRetracted
+
+TABLE_COLUMNS = table_columns()
+
+
+async def apply(conn: asyncpg.Connection, events: list[Canonical]) -> None:
+    """Add the events' facts (COPY), then let retractions drop their targets' effect."""
+    if not events:
+        return
+    keys = [(e.agency_id, e.event_id) for e in events if e.type != "event-retracted"]
+    retracted = await _already_retracted(conn, keys)
+    for table, rows in fact_rows(events, retracted).items():
+        await conn.copy_records_to_table(table, records=rows, columns=TABLE_COLUMNS[table])
+    await _retract(conn, [e for e in events if isinstance(e.payload, EventRetracted)])
+    newest = max(e.recorded_at for e in events)
+    await conn.execute(
+        "INSERT INTO watermark (id, recorded_at, events) VALUES (true, $1, $2)"
+        " ON CONFLICT (id) DO UPDATE SET recorded_at = greatest(watermark.recorded_at, $1),"
+        " events = watermark.events + $2",
+        newest, len(events),
+    )
+
+
+async def _already_retracted(conn: asyncpg.Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Keys whose retraction arrived before the event itself."""
+    if not keys:
+        return set()
+    rows = await conn.fetch(
+        "SELECT r.agency_id, r.target_event_id FROM retractions r"
+        " JOIN unnest($1::text[], $2::text[]) AS k(a, e)"
+        " ON r.agency_id = k.a AND r.target_event_id = k.e",
+        [k[0] for k in keys], [k[1] for k in keys],
+    )
+    return {(r["agency_id"], r["target_event_id"]) for r in rows}
+
+
+async def _retract(conn: asyncpg.Connection, retractions: list[Canonical]) -> None:
+    """A retraction targets an event of its own agency; history keeps both."""
+    if not retractions:
+        return
+    agencies = [e.agency_id for e in retractions]
+    targets = [e.payload.target_event_id for e in retractions]  # type: ignore[attr-defined]
+    await conn.executemany(
+        "INSERT INTO retractions (agency_id, target_event_id, event_id, reason)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        [(e.agency_id, e.payload.target_event_id, e.event_id, e.payload.reason)  # type: ignore[attr-defined]
+         for e in retractions],
+    )
+    for table in FACT_TABLES:
+        await conn.execute(
+            f"UPDATE {table} f SET retracted = true FROM unnest($1::text[], $2::text[]) AS k(a, e)"
+            " WHERE f.agency_id = k.a AND f.event_id = k.e AND NOT f.retracted",
+            agencies, targets,
+        )
+
+
+async def reset(conn: asyncpg.Connection) -> None:
+    """Drop every projection (for a rebuild): facts, retractions, watermark, processed keys."""
+    tables = ", ".join((*FACT_TABLES, "retractions", "watermark", "processed_events"))
+    await conn.execute(f"TRUNCATE {tables}")

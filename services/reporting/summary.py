@@ -1,0 +1,229 @@
+"""The KPI summary (SPEC 3.5) for a scope: plain SQL over the fact tables.
+
+Stock figures (agencies, workers, clients) count what was registered by the end of the
+period; flow figures (visits, activities, trainings, staff-days, milestones, slots) count
+what happened inside it. Rates are ratios of sums at the requested level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+from services.reporting.facts import CHINA
+from shared.events import SERVICES
+
+FAR_PAST = date(1900, 1, 1)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a report covers. `agencies` is resolved from region/agency/pairing (None = all)."""
+
+    region: str | None = None
+    agency: str | None = None
+    pairing: str | None = None
+    project: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+    def bounds(self) -> tuple[date, date]:
+        return self.start or FAR_PAST, self.end or datetime.now(CHINA).date()
+
+
+async def scoped_agencies(conn: asyncpg.Connection, scope: Scope) -> list[str] | None:
+    """The agencies a scope covers, or None when it covers every agency."""
+    chosen: set[str] | None = None
+    if scope.region:
+        rows = await conn.fetch("SELECT agency_id FROM current_agencies WHERE region_code LIKE $1",
+                                scope.region + "%")
+        chosen = {r["agency_id"] for r in rows}
+    if scope.agency:
+        chosen = {scope.agency} if chosen is None else chosen & {scope.agency}
+    if scope.pairing:
+        members = await pairing_members(conn, scope.pairing)
+        chosen = members if chosen is None else chosen & members
+    if scope.project:
+        owner = await conn.fetchval(
+            "SELECT agency_id FROM current_projects WHERE project_id = $1", scope.project)
+        found = {owner} if owner else set()
+        chosen = found if chosen is None else chosen & found
+    return None if chosen is None else sorted(chosen)
+
+
+async def pairing_members(conn: asyncpg.Connection, pairing_id: str) -> set[str]:
+    """The assisting and assisted agencies and the agencies the pairing incubated."""
+    rows = await conn.fetch(
+        "SELECT assisting_agency_id AS a FROM current_pairings WHERE pairing_id = $1"
+        " UNION SELECT assisted_agency_id FROM current_pairings WHERE pairing_id = $1"
+        " UNION SELECT agency_id FROM current_agencies WHERE incubated_by = $1",
+        pairing_id,
+    )
+    return {r["a"] for r in rows}
+
+
+# Every query below takes: $1 agencies (text[] or NULL for all), $2 start, $3 end,
+# $4 pairing (or NULL), $5 project (or NULL). PostgreSQL must know each parameter's type
+# even where a query does not use it, hence this prefix.
+_PARAMS = (
+    "WITH params AS (SELECT $1::text[] AS agencies, $2::date AS start_on, $3::date AS end_on,"
+    " $4::text AS pairing, $5::text AS project) "
+)
+_IN_SCOPE = "($1::text[] IS NULL OR {col} = ANY($1::text[]))"
+
+
+def _agency_filter(col: str = "agency_id") -> str:
+    return _IN_SCOPE.format(col=col)
+
+
+_AGENCIES = f"""
+SELECT count(*) FILTER (WHERE role = 'assisting') AS assisting,
+       count(*) FILTER (WHERE role = 'assisted') AS assisted,
+       count(*) FILTER (WHERE incubated_by IS NOT NULL
+                          AND ($4::text IS NULL OR incubated_by = $4)) AS incubated
+FROM current_agencies
+WHERE {_agency_filter()} AND registered_on <= $3
+"""
+
+_PAIRINGS = f"""
+SELECT count(*) AS active FROM current_pairings
+WHERE ({_agency_filter('assisting_agency_id')} OR {_agency_filter('assisted_agency_id')})
+  AND ($4::text IS NULL OR pairing_id = $4) AND starts_on <= $3
+  AND (ends_on IS NULL OR ends_on >= $2)
+"""
+
+_WORKERS = f"""
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE licence <> 'none' OR EXISTS (
+           SELECT 1 FROM certification_facts c
+           WHERE c.worker_id = w.worker_id AND NOT c.retracted AND c.licence <> 'none'
+             AND c.obtained_on <= $3)) AS licensed
+FROM current_workers w
+WHERE {_agency_filter()} AND registered_on <= $3
+"""
+
+_CLIENTS = f"""
+SELECT count(*) AS registered, count(*) FILTER (WHERE in_difficulty) AS in_difficulty
+FROM current_clients
+WHERE {_agency_filter()} AND registered_on <= $3 AND ($5::text IS NULL OR project_id = $5)
+"""
+
+_VISITS = f"""
+SELECT service, count(*) AS visits, count(DISTINCT (agency_id, client_id)) AS clients,
+       sum(duration_min) AS minutes
+FROM visit_facts v
+WHERE NOT retracted AND {_agency_filter()} AND visited_on BETWEEN $2 AND $3
+  AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM current_clients c WHERE c.agency_id = v.agency_id
+                                   AND c.client_id = v.client_id AND c.project_id = $5))
+GROUP BY GROUPING SETS ((service), ())
+"""
+
+_ACTIVITIES = f"""
+SELECT kind, count(*) AS held, sum(attendees) AS attendance FROM activity_facts
+WHERE NOT retracted AND {_agency_filter()} AND held_on BETWEEN $2 AND $3 AND ($5::text IS NULL OR project_id = $5)
+GROUP BY kind
+"""
+
+_TRAININGS = f"""
+SELECT kind, count(*) AS held, sum(attendances) AS attendances, sum(hours) AS hours
+FROM training_facts
+WHERE NOT retracted AND ($4::text IS NOT NULL AND pairing_id = $4
+                         OR $4::text IS NULL AND {_agency_filter()})
+  AND held_on BETWEEN $2 AND $3
+GROUP BY kind
+"""
+
+_STAFF_DAYS = f"""
+SELECT coalesce(sum(least(to_date, $3) - greatest(from_date, $2) + 1), 0) AS days
+FROM dispatch_facts
+WHERE NOT retracted AND ($4::text IS NOT NULL AND pairing_id = $4
+                         OR $4::text IS NULL AND {_agency_filter()})
+  AND from_date <= $3 AND to_date >= $2
+"""
+
+# The target over the period: each pairing's yearly target times the share of a year
+# that the period overlaps the pairing's own span.
+_STAFF_DAYS_TARGET = f"""
+SELECT coalesce(sum(staff_days_per_year *
+           (least(coalesce(ends_on, $3), $3) - greatest(starts_on, $2) + 1) / 365.0), 0) AS target
+FROM current_pairings
+WHERE ({_agency_filter('assisting_agency_id')} OR {_agency_filter('assisted_agency_id')})
+  AND ($4::text IS NULL OR pairing_id = $4) AND starts_on <= $3
+  AND (ends_on IS NULL OR ends_on >= $2)
+"""
+
+_MILESTONES = f"""
+SELECT pairing_id, milestone, reached_on FROM milestone_facts
+WHERE NOT retracted AND ($4::text IS NOT NULL AND pairing_id = $4
+                         OR $4::text IS NULL AND {_agency_filter()})
+  AND reached_on BETWEEN $2 AND $3
+ORDER BY reached_on, pairing_id, milestone
+"""
+
+_SLOTS = f"""
+SELECT count(DISTINCT slot_id) FILTER (WHERE kind = 'scheduled') AS scheduled,
+       count(DISTINCT slot_id) FILTER (WHERE kind = 'overdue') AS overdue
+FROM slot_facts s
+WHERE NOT retracted AND {_agency_filter()} AND slot_on BETWEEN $2 AND $3
+  AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM current_clients c WHERE c.agency_id = s.agency_id
+                                   AND c.client_id = s.client_id AND c.project_id = $5))
+"""
+
+
+async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
+    """Every KPI of SPEC 3.5 for `scope`."""
+    start, end = scope.bounds()
+    agencies = await scoped_agencies(conn, scope)
+    args = (agencies, start, end, scope.pairing, scope.project)
+
+    async def fetch(query: str) -> list[asyncpg.Record]:
+        return await conn.fetch(_PARAMS + query + " ", *args)
+    ag = (await fetch(_AGENCIES))[0]
+    workers = (await fetch(_WORKERS))[0]
+    clients = (await fetch(_CLIENTS))[0]
+    visits = await fetch(_VISITS)
+    by_service = {r["service"]: r for r in visits if r["service"] is not None}
+    overall = next((r for r in visits if r["service"] is None), None)
+    activities = await fetch(_ACTIVITIES)
+    trainings = await fetch(_TRAININGS)
+    slots = (await fetch(_SLOTS))[0]
+    watermark = await conn.fetchrow("SELECT recorded_at FROM watermark")
+    total, licensed = workers["total"], workers["licensed"]
+    return {
+        "agencies": {"assisting": ag["assisting"], "assisted": ag["assisted"],
+                     "incubated": ag["incubated"]},
+        "pairings_active": (await fetch(_PAIRINGS))[0]["active"],
+        "workers_total": total,
+        "workers_licensed": licensed,
+        "licensed_rate": round(licensed / total, 4) if total else None,
+        "clients_registered": clients["registered"],
+        "clients_in_difficulty": clients["in_difficulty"],
+        "clients_served": overall["clients"] if overall else 0,
+        "clients_served_by_service": {s: by_service[s]["clients"] for s in SERVICES if s in by_service},
+        "visits_by_service": {s: by_service[s]["visits"] for s in SERVICES if s in by_service},
+        "visit_minutes": int(overall["minutes"] or 0) if overall else 0,
+        "activities_by_kind": {r["kind"]: r["held"] for r in sorted(activities, key=_kind)},
+        "activity_attendance_by_kind": {r["kind"]: int(r["attendance"]) for r in sorted(activities, key=_kind)},
+        "trainings_by_kind": {r["kind"]: r["held"] for r in sorted(trainings, key=_kind)},
+        "training_attendances": sum(int(r["attendances"]) for r in trainings),
+        "training_hours": float(sum(r["hours"] for r in trainings)),
+        "staff_days_dispatched": int((await fetch(_STAFF_DAYS))[0]["days"]),
+        "staff_days_target": round(float((await fetch(_STAFF_DAYS_TARGET))[0]["target"]), 1),
+        "milestones": [{"pairing_id": r["pairing_id"], "milestone": r["milestone"],
+                        "reached_on": r["reached_on"].isoformat()}
+                       for r in await fetch(_MILESTONES)],
+        "visits_scheduled": slots["scheduled"],
+        "visits_overdue": slots["overdue"],
+        "as_of": watermark["recorded_at"].isoformat() if watermark else None,
+    }
+
+
+def _kind(row: asyncpg.Record) -> str:
+    return str(row["kind"])
+
+
+def with_region(scope: Scope, region: str) -> Scope:
+    return replace(scope, region=region)

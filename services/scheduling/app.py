@@ -1,0 +1,142 @@
+"""Scheduling wiring: database, clock, NATS consumer of EVENTS, outbox relay, the sweeper
+(overdue slots, rolling horizon) and the HTTP routes.
+
+Intake owns the EVENTS stream; scheduling waits for it to exist before declaring its
+durable consumer, and is not ready until then."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from faststream.nats import NatsBroker
+
+from services.scheduling import projections
+from services.scheduling.handlers import Scheduling
+from services.scheduling.http import router
+from shared.broker import asyncapi_document, jetstream, make_broker, stream_exists
+from shared.clock import clock_from_env
+from shared.consumer import EventConsumer
+from shared.db import open_pool
+from shared.http import service_app
+from shared.outbox import Relay
+from shared.readiness import database_ok, nats_ok
+from shared.settings import ServiceSettings
+from shared.subjects import EVENTS_STREAM
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).with_name("migrations")
+DESCRIPTION = (
+    "Turns care plans into visit slots assigned to workers who speak the client's language, "
+    "never double-booked; says what is due, done and overdue, and the staff-dispatch pace."
+)
+CONSUMER = EventConsumer(
+    service="scheduling", durable="scheduling", event_types=projections.CONSUMED_TYPES
+)
+
+
+@dataclass(frozen=True)
+class SchedulingConfig:
+    """SCHEDULING_HORIZON_DAYS (56: slots exist eight weeks ahead), SCHEDULING_DAILY_CAP
+    (4 visits a worker a day), SCHEDULING_SWEEP_INTERVAL_S (30)."""
+
+    horizon_days: int = 56
+    daily_cap: int = 4
+    sweep_interval_s: float = 30.0
+
+    @classmethod
+    def from_env(cls) -> SchedulingConfig:
+        env = os.environ
+        return cls(
+            horizon_days=int(env.get("SCHEDULING_HORIZON_DAYS") or cls.horizon_days),
+            daily_cap=int(env.get("SCHEDULING_DAILY_CAP") or cls.daily_cap),
+            sweep_interval_s=float(env.get("SCHEDULING_SWEEP_INTERVAL_S") or cls.sweep_interval_s),
+        )
+
+
+async def _forever(name: str, step: Callable[[], Awaitable[None]], pause_s: float) -> None:
+    """Run `step` every `pause_s` seconds until cancelled; a failure is logged, not fatal."""
+    while True:
+        try:
+            await step()
+        except Exception as exc:
+            log.warning("%s failed (%s); retrying in %.1fs", name, exc, pause_s)
+        await asyncio.sleep(pause_s)
+
+
+async def _consume_once_events_exist(broker: NatsBroker, holder: dict[str, Any]) -> None:
+    js = jetstream(broker)
+    pause = 0.2
+    while True:
+        try:
+            if await stream_exists(js, EVENTS_STREAM):
+                await CONSUMER.declare(broker)
+                await broker.start()
+                holder["consuming"] = True
+                log.info("consuming EVENTS as %s", CONSUMER.durable)
+                return
+        except Exception as exc:
+            log.warning("cannot consume EVENTS yet (%s)", exc)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 5.0)
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    settings = settings or ServiceSettings.from_env("scheduling")
+    config = SchedulingConfig.from_env()
+    broker = make_broker(settings)
+    holder: dict[str, Any] = {}
+    CONSUMER.attach(broker, lambda: holder["pool"], projections.apply, DESCRIPTION)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await open_pool(settings.database_url, MIGRATIONS)
+        holder["pool"] = pool
+        wakeup = asyncio.Event()
+        scheduling = Scheduling(
+            pool, clock_from_env(), wakeup, config.horizon_days, config.daily_cap
+        )
+        app.state.scheduling, app.state.token_secrets = scheduling, settings.token_secrets
+        await broker.connect()
+        relay = Relay("scheduling", pool, jetstream(broker), wakeup)
+        tasks = [
+            asyncio.create_task(relay.run(), name="relay"),
+            asyncio.create_task(_consume_once_events_exist(broker, holder), name="consume"),
+            asyncio.create_task(
+                _forever("sweep", scheduling.sweep, config.sweep_interval_s), name="sweep"
+            ),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await broker.stop()
+            await pool.close()
+
+    async def readiness() -> dict[str, bool]:
+        return {
+            "database": await database_ok(holder.get("pool")),
+            "nats": nats_ok(broker),
+            "consumer": bool(holder.get("consuming")),
+        }
+
+    app = service_app(
+        "scheduling",
+        lifespan,
+        readiness,
+        lambda: asyncapi_document(broker, "scheduling", DESCRIPTION),
+        DESCRIPTION,
+    )
+    app.include_router(router)
+    return app

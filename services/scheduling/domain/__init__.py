@@ -1,0 +1,2 @@
+"""Scheduling's rules as plain Python, without I/O: recurrence, assignment, closing and
+overdue, staff-dispatch pace."""

@@ -1,0 +1,99 @@
+"""Scheduling's HTTP routes: care plans, visit slots, workers' schedules, dispatch pace.
+Every route needs a bearer token; reads are scoped to what the caller may see."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from services.scheduling.handlers import Scheduling
+from services.scheduling.requests import CarePlanIn
+from shared.http import ApiError, bearer_principal, json_response
+from shared.tokens import Principal
+from shared.validation import decode_json, field_errors
+
+router = APIRouter(prefix="/v1", tags=["scheduling"])
+Status = Literal["due", "overdue", "done", "unassigned"]
+
+
+def _service(request: Request) -> tuple[Scheduling, Principal]:
+    """Authenticate first: a caller without a token learns nothing, not even a 422."""
+    principal = bearer_principal(request, request.app.state.token_secrets)
+    return request.app.state.scheduling, principal
+
+
+@router.post(
+    "/care-plans",
+    status_code=201,
+    summary="Create a care plan; its visit slots are made and assigned up to the horizon",
+    responses={
+        200: {"description": "the same plan_id and body again: the plan as it is"},
+        409: {"description": "the plan_id is taken by another plan"},
+        422: {"description": "invalid body, unknown client or worker (with the field path)"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": CarePlanIn.model_json_schema()}},
+        }
+    },
+)
+async def post_care_plan(request: Request) -> Response:
+    scheduling, principal = _service(request)
+    try:
+        raw = decode_json(await request.body())
+    except ValueError as exc:
+        raise ApiError(400, "malformed", str(exc)) from exc
+    try:
+        body = CarePlanIn.model_validate(raw)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid", "invalid care plan", field_errors(exc, None)) from exc
+    status, answer = await scheduling.create_plan(principal, body)
+    return json_response(answer, status)
+
+
+@router.get("/visits", summary="Visit slots by status, agency and China-time dates")
+async def get_visits(
+    request: Request,
+    status: Annotated[Status | None, Query()] = None,
+    agency: Annotated[str | None, Query()] = None,
+    day_from: Annotated[date | None, Query(alias="from")] = None,
+    day_to: Annotated[date | None, Query(alias="to")] = None,
+    client: Annotated[str | None, Query()] = None,
+    plan: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> Response:
+    scheduling, principal = _service(request)
+    slots = await scheduling.visits(
+        principal, agency, status=status, day_from=day_from, day_to=day_to,
+        client_id=client, plan_id=plan, limit=limit,
+    )  # fmt: skip
+    return json_response({"visits": slots, "count": len(slots)})
+
+
+@router.get("/workers/{worker_id}/schedule", summary="A worker's slots (default: four weeks)")
+async def get_worker_schedule(
+    request: Request,
+    worker_id: str,
+    agency: Annotated[str | None, Query()] = None,
+    day_from: Annotated[date | None, Query(alias="from")] = None,
+    day_to: Annotated[date | None, Query(alias="to")] = None,
+) -> Response:
+    scheduling, principal = _service(request)
+    answer = await scheduling.worker_schedule(principal, worker_id, agency, day_from, day_to)
+    return json_response(answer)
+
+
+@router.get(
+    "/pairings/{pairing_id}/dispatch",
+    summary="Staff-days dispatched per programme year against the target, and the pace",
+)
+async def get_dispatch_pace(
+    request: Request, pairing_id: str, as_of: Annotated[date | None, Query()] = None
+) -> Response:
+    scheduling, principal = _service(request)
+    return json_response(await scheduling.dispatch_pace(principal, pairing_id, as_of))

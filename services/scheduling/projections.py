@@ -1,0 +1,149 @@
+"""What scheduling keeps of the events it consumes from EVENTS, applied in the consumer's
+batch transaction (shared/consumer.py makes each event count once).
+
+References may arrive in any order: a visit before its plan's slot exists is kept and
+closes the slot when the slot is made (store.close_by_logged_visits)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.scheduling import store
+from shared.events import (
+    AgencyRegistered,
+    Canonical,
+    ClientProfile,
+    EventRetracted,
+    PairingEstablished,
+    StaffDispatched,
+    VisitLogged,
+    WorkerRegistered,
+)
+from shared.subjects import UNASSIGNED_REGION
+
+CONSUMED_TYPES = (
+    "agency-registered",
+    "worker-registered",
+    "client-registered",
+    "visit-logged",
+    "staff-dispatched",
+    "pairing-established",
+    "event-retracted",
+)
+
+
+async def apply(conn: asyncpg.Connection, events: list[Canonical]) -> None:
+    for event in events:
+        await _apply_one(conn, event)
+
+
+async def _apply_one(conn: asyncpg.Connection, event: Canonical) -> None:
+    if event.region_code != UNASSIGNED_REGION:
+        await store.learn_region(conn, event.agency_id, event.region_code, own=False)
+    p = event.payload
+    if isinstance(p, AgencyRegistered):
+        await store.learn_region(
+            conn, p.agency_id, p.region_code, own=p.agency_id == event.agency_id
+        )
+    elif isinstance(p, WorkerRegistered):
+        await conn.execute(
+            "INSERT INTO workers (agency_id, worker_id, role, languages, event_id)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agency_id, worker_id) DO UPDATE"
+            " SET role = $3, languages = $4, event_id = $5, retracted = false",
+            p.agency_id,
+            p.worker_id,
+            p.role,
+            sorted(set(p.languages)),
+            event.event_id,
+        )
+    elif isinstance(p, ClientProfile):
+        await conn.execute(
+            "INSERT INTO clients (agency_id, client_id, ethnicity, in_difficulty, event_id)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agency_id, client_id) DO UPDATE"
+            " SET ethnicity = $3, in_difficulty = $4, event_id = $5, retracted = false",
+            event.agency_id,
+            p.client_id,
+            p.ethnicity,
+            p.in_difficulty,
+            event.event_id,
+        )
+    elif isinstance(p, VisitLogged):
+        await _visit_logged(conn, event, p)
+    elif isinstance(p, PairingEstablished):
+        await conn.execute(
+            "INSERT INTO pairings (pairing_id, assisting_agency_id, assisted_agency_id,"
+            " starts_on, ends_on, staff_days_per_year, agency_id, event_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (pairing_id) DO UPDATE"
+            " SET assisting_agency_id = $2, assisted_agency_id = $3, starts_on = $4,"
+            " ends_on = $5, staff_days_per_year = $6, agency_id = $7, event_id = $8",
+            p.pairing_id,
+            p.assisting_agency_id,
+            p.assisted_agency_id,
+            p.starts_on,
+            p.ends_on,
+            p.targets.staff_days_per_year,
+            event.agency_id,
+            event.event_id,
+        )
+    elif isinstance(p, StaffDispatched):
+        await conn.execute(
+            "INSERT INTO staff_dispatches (agency_id, event_id, dispatch_id, pairing_id,"
+            " worker_id, from_date, to_date) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " ON CONFLICT DO NOTHING",
+            event.agency_id,
+            event.event_id,
+            p.dispatch_id,
+            p.pairing_id,
+            p.worker_id,
+            p.from_date,
+            p.to_date,
+        )
+    elif isinstance(p, EventRetracted):
+        await _retract(conn, event.agency_id, p.target_event_id)
+
+
+async def _visit_logged(conn: asyncpg.Connection, event: Canonical, p: VisitLogged) -> None:
+    await conn.execute(
+        "INSERT INTO visits_logged (agency_id, event_id, visit_id, client_id, worker_id,"
+        " service, started_at, duration_min, plan_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+        event.agency_id,
+        event.event_id,
+        p.visit_id,
+        p.client_id,
+        p.worker_id,
+        p.service,
+        p.started_at,
+        p.duration_min,
+        p.plan_id,
+    )
+    await store.close_by_logged_visits(conn, event.agency_id, p.client_id, p.service)
+
+
+async def _retract(conn: asyncpg.Connection, agency_id: str, target: str) -> None:
+    """Drop the target's effect. Slots a retracted worker already holds stay assigned."""
+    await conn.execute(
+        "UPDATE workers SET retracted = true WHERE agency_id = $1 AND event_id = $2",
+        agency_id,
+        target,
+    )
+    await conn.execute(
+        "UPDATE clients SET retracted = true WHERE agency_id = $1 AND event_id = $2",
+        agency_id,
+        target,
+    )
+    await conn.execute(
+        "DELETE FROM pairings WHERE agency_id = $1 AND event_id = $2", agency_id, target
+    )
+    await conn.execute(
+        "DELETE FROM staff_dispatches WHERE agency_id = $1 AND event_id = $2", agency_id, target
+    )
+    visit = await conn.fetchrow(
+        "DELETE FROM visits_logged WHERE agency_id = $1 AND event_id = $2"
+        " RETURNING client_id, service",
+        agency_id,
+        target,
+    )
+    if visit is not None:
+        await store.reopen_slots_of_visit(conn, agency_id, target)
+        await store.close_by_logged_visits(conn, agency_id, visit["client_id"], visit["service"])

@@ -1,0 +1,88 @@
+"""What time it is, as a dependency: services ask a Clock, tests move it without sleeping.
+
+`clock_from_env()` gives the system clock unless QIANSHOU_CLOCK_FILE names a file. That
+file holds either an ISO timestamp with an offset (the clock
+stands at that instant) or a signed number of seconds such as `+86400` (the system clock
+shifted by that much). A missing or empty file means the system clock. Tests write the file
+and poll for the effect; production never sets the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import Protocol
+
+try:
+    from zoneinfo import ZoneInfo
+
+    CHINA: tzinfo = ZoneInfo("Asia/Shanghai")
+except Exception:  # no tz database on the machine: China has kept UTC+8 since 1991
+    CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+CLOCK_FILE_ENV = "QIANSHOU_CLOCK_FILE"
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware."""
+        ...
+
+
+def today_in_china(clock: Clock) -> date:
+    """The calendar date in Asia/Shanghai, which is what plans and reports speak in."""
+    return clock.now().astimezone(CHINA).date()
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class FixedClock:
+    """A clock that moves only when told to (unit tests)."""
+
+    at: datetime
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, by: timedelta) -> None:
+        self.at += by
+
+
+def parse_clock_setting(text: str, system_now: datetime) -> datetime:
+    """`2019-11-05T12:00:00+08:00` -> that instant; `+3600` / `-60` -> system time shifted."""
+    text = text.strip()
+    if not text:
+        return system_now
+    if text[0] in "+-" and text[1:].replace(".", "", 1).isdigit():
+        return system_now + timedelta(seconds=float(text))
+    at = datetime.fromisoformat(text)
+    if at.tzinfo is None:
+        raise ValueError(f"clock setting without an offset: {text!r}")
+    return at
+
+
+@dataclass(frozen=True)
+class FileClock:
+    """The instant named in a file, else system time. The file is tiny and read on every
+    call, so a test's change is seen at once."""
+
+    path: Path
+
+    def now(self) -> datetime:
+        system_now = datetime.now(UTC)
+        try:
+            setting = self.path.read_text()
+        except FileNotFoundError:
+            return system_now
+        return parse_clock_setting(setting, system_now)
+
+
+def clock_from_env() -> Clock:
+    configured = os.environ.get(CLOCK_FILE_ENV, "").strip()
+    return FileClock(Path(configured)) if configured else SystemClock()
