@@ -38,8 +38,12 @@ def agency_token(agency_id: str) -> str:
     return issue(token_secrets()[0], Principal(role="agency", agency_id=agency_id))
 
 
-def publish(intake_url: str, events: list[dict[str, Any]],
-            token_for: Callable[[str], str] = agency_token, batch: int = 500) -> dict[str, int]:
+def publish(
+    intake_url: str,
+    events: list[dict[str, Any]],
+    token_for: Callable[[str], str] = agency_token,
+    batch: int = 500,
+) -> dict[str, int]:
     """Post events to intake in batches, each agency with its own token."""
     counts: dict[str, int] = {}
     with httpx.Client(base_url=intake_url, timeout=60) as client:
@@ -129,7 +133,7 @@ def _service_command(service: str) -> Callable[[list[str]], int]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("reporting", "scheduling", "intake"):
+    if argv and argv[0] == "reporting":
         return _service_command(argv[0])(argv[1:])
 
     parser = argparse.ArgumentParser(prog="qianshou", description=__doc__)

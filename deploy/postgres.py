@@ -34,7 +34,7 @@ def find_binaries() -> tuple[Path, str]:
     versions = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
     candidates += [(Path(p), "the machine's PostgreSQL") for p in reversed(versions)]
     with contextlib.suppress(ImportError):
-        import pgserver  # type: ignore[import-not-found]
+        import pgserver
 
         candidates.append(
             (Path(pgserver.__file__).parent / "pginstall" / "bin", "the pgserver wheel")

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -97,7 +98,7 @@ class Stack:
     postgres: LocalPostgres | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
-    def start_infrastructure(self, say: callable = print) -> None:  # type: ignore[valid-type]
+    def start_infrastructure(self, say: Callable[[str], None] = print) -> None:
         if self.nats_url is None:
             self.nats = LocalNats(self.data_dir / "nats", self.nats_port)
             self.nats.start()

@@ -7,10 +7,8 @@ dead letters to DEADLETTER, which every service may declare (same config everywh
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from faststream.nats import NatsBroker
-from faststream.specification import AsyncAPI
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -34,8 +32,8 @@ def make_broker(settings: ServiceSettings) -> NatsBroker:
         name=f"qianshou-{settings.name}",
         allow_reconnect=True,
         max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
-        connect_timeout=2.0,
+        reconnect_time_wait=1,
+        connect_timeout=2,
         graceful_timeout=10.0,
         js_options={"publish_async_max_pending": 4000},
         logger=log,
@@ -45,7 +43,7 @@ def make_broker(settings: ServiceSettings) -> NatsBroker:
 
 def jetstream(broker: NatsBroker) -> JetStreamContext:
     """The broker's nats-py JetStream context (FastStream has no public accessor)."""
-    return broker.config.connection_state.stream  # type: ignore[no-any-return]
+    return broker.config.connection_state.stream
 
 
 def connected(broker: NatsBroker) -> bool:
@@ -98,15 +96,3 @@ async def stream_exists(js: JetStreamContext, name: str) -> bool:
     except NotFoundError:
         return False
     return True
-
-
-def asyncapi_document(broker: NatsBroker, service: str, description: str) -> dict[str, Any]:
-    """The AsyncAPI 3.0 document of a service's NATS side, from its FastStream subscribers."""
-    spec = AsyncAPI(
-        broker,
-        title=f"Qianshou {service}",
-        version="1.0.0",
-        description=description,
-        schema_version="3.0.0",
-    )
-    return spec.to_specification().to_jsonable()  # type: ignore[no-any-return]

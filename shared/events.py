@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, TypeVar, Union, cast
 
 from pydantic import (
     AfterValidator,
@@ -34,6 +34,10 @@ Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0
 AgencyId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 # GB/T 2260: 6 digits (province 22xxxx, prefecture 2224xx, county 222405); communities 12.
 RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}([0-9]{6})?$")]
+# A level of the hierarchy: province 22, prefecture 2224, county 222405, community (12).
+RegionPrefix = Annotated[
+    str, StringConstraints(pattern=r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{6})?)?)?$")
+]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 Count = Annotated[StrictInt, Field(ge=0, le=1_000_000)]
 # A client id is a pseudonym chosen by the agency; refuse anything shaped like a Chinese
@@ -245,7 +249,7 @@ class VisitOverdue(Contract):
 
 
 class ReportPublished(Contract):
-    region: RegionCode
+    region: RegionPrefix
     period: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}(-(Q[1-4]|[0-9]{2}))?$")]
     published_by: Annotated[str, StringConstraints(min_length=1, max_length=80)]
     summary: dict[str, Any]
@@ -286,26 +290,34 @@ class Envelope(Contract):
     payload: Contract
 
 
+E = TypeVar("E", bound="Envelope")
+
+
 class Canonical(Envelope):
     """An event as stored and published by intake (or emitted by a service)."""
 
-    region_code: RegionCode | Literal["unassigned"]
+    region_code: RegionPrefix | Literal["unassigned"]
     recorded_at: AwareDatetime
 
 
-def _variant(base: type[Envelope], type_name: str, payload: type[Contract]) -> type[Envelope]:
+def _variant(base: type[E], type_name: str, payload: type[Contract]) -> type[E]:
     name = "".join(part.title() for part in type_name.split("-")) + base.__name__
-    return create_model(  # type: ignore[call-overload,no-any-return]
-        name, __base__=base, type=(Literal[type_name], ...), payload=(payload, ...)
-    )
+    fields: dict[str, Any] = {"type": (Literal[type_name], ...), "payload": (payload, ...)}
+    return cast(type[E], create_model(name, __base__=base, **fields))
 
 
 _INCOMING = {t: _variant(Envelope, t, p) for t, p in AGENCY_PAYLOADS.items()}
-_CANONICAL_PAYLOADS = {**AGENCY_PAYLOADS, "client-registered": ClientProfile, **SERVICE_PAYLOADS}
+_CANONICAL_PAYLOADS: dict[str, type[Contract]] = {
+    **AGENCY_PAYLOADS,
+    "client-registered": ClientProfile,
+    **SERVICE_PAYLOADS,
+}
 _CANONICAL = {t: _variant(Canonical, t, p) for t, p in _CANONICAL_PAYLOADS.items()}
 
-IncomingEvent = Annotated[Union[tuple(_INCOMING.values())], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
-CanonicalEvent = Annotated[Union[tuple(_CANONICAL.values())], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+# Discriminated on `type`: validation goes straight to the one model the tag names, and
+# errors are reported under that model's field paths.
+IncomingEvent: Any = Annotated[Union[tuple(_INCOMING.values())], Field(discriminator="type")]  # noqa: UP007
+CanonicalEvent: Any = Annotated[Union[tuple(_CANONICAL.values())], Field(discriminator="type")]  # noqa: UP007
 
 incoming_events: TypeAdapter[Envelope] = TypeAdapter(IncomingEvent)
 canonical_events: TypeAdapter[Canonical] = TypeAdapter(CanonicalEvent)

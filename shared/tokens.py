@@ -91,11 +91,8 @@ def verify(token: str, secrets: tuple[str, ...]) -> Principal:
         principal = Principal(
             role=role, agency_id=claims.get("agency"), region=claims.get("region")
         )
-        if (
-            (role == "agency"
-            and not principal.agency_id)
-            or (role == "province"
-            and not principal.region)
+        if (role == "agency" and not principal.agency_id) or (
+            role == "province" and not principal.region
         ):
             raise TokenError("invalid token: role without its scope")
         return principal

@@ -14,7 +14,9 @@ from services.intake import bus
 from services.intake.handlers import Intake
 from services.intake.http import router
 from services.intake.personal import Vault
-from shared.broker import asyncapi_document, declare_stream, events_stream, jetstream, make_broker
+from shared import asyncapi
+from shared.asyncapi import EVENTS_OUT, Channel
+from shared.broker import declare_stream, events_stream, jetstream, make_broker
 from shared.db import open_pool
 from shared.events import incoming_events
 from shared.http import service_app
@@ -28,10 +30,24 @@ DESCRIPTION = (
     "then publishes them to the EVENTS stream exactly once."
 )
 
+CHANNELS = [
+    Channel(
+        "intake",
+        "intake.{agency_id}.{type}",
+        "receive",
+        "IncomingEvent",
+        "Submit one event (or an array) by request/reply; the reply is what HTTP "
+        "POST /v1/events answers.",
+        reply="SubmissionResult",
+    ),
+    EVENTS_OUT,
+]
+
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or ServiceSettings.from_env("intake")
     broker = make_broker(settings)
+    ASYNCAPI = asyncapi.document("intake", DESCRIPTION, settings.nats_url, CHANNELS)
     holder: dict[str, Any] = {}
     bus.subscribe(broker, lambda: holder.get("intake"))
 
@@ -65,7 +81,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         "intake",
         lifespan,
         readiness,
-        lambda: asyncapi_document(broker, "intake", DESCRIPTION),
+        lambda: ASYNCAPI,
         DESCRIPTION,
     )
     app.include_router(router)

@@ -14,8 +14,9 @@ def forbid(message: str) -> ApiError:
     return ApiError(403, "forbidden", message)
 
 
-def authorize(principal: Principal, scope: Scope, pairing_members: set[str] | None,
-              project_owner: str | None) -> Scope:
+def authorize(
+    principal: Principal, scope: Scope, pairing_members: set[str] | None, project_owner: str | None
+) -> Scope:
     """The scope the principal may read (filled in where it left things open), or 403."""
     if principal.role == "admin":
         return scope

@@ -15,8 +15,9 @@ from services.reporting import projections
 from services.reporting.consumer import CONSUMER
 from services.reporting.handlers import Reports
 from services.reporting.http import router
+from shared import asyncapi
+from shared.asyncapi import DEAD_LETTERS, EVENTS_IN, Channel
 from shared.broker import (
-    asyncapi_document,
     declare_stream,
     jetstream,
     make_broker,
@@ -36,10 +37,23 @@ DESCRIPTION = (
 )
 log = logging.getLogger(__name__)
 
+CHANNELS = [
+    EVENTS_IN,
+    Channel(
+        "reports",
+        "reports.{region}.{period}",
+        "send",
+        "CanonicalEvent",
+        "report-published events on the REPORTS stream, for provincial consumers.",
+    ),
+    DEAD_LETTERS,
+]
+
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or ServiceSettings.from_env("reporting")
     broker = make_broker(settings)
+    ASYNCAPI = asyncapi.document("reporting", DESCRIPTION, settings.nats_url, CHANNELS)
     holder: dict[str, Any] = {}
     lag_task: asyncio.Task[None] | None = None
 
@@ -68,11 +82,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             await pool.close()
 
     async def readiness() -> dict[str, bool]:
-        return {"database": await database_ok(holder.get("pool")), "nats": nats_ok(broker),
-                "consuming": bool(holder.get("consumer") and holder["consumer"].alive)}
+        return {
+            "database": await database_ok(holder.get("pool")),
+            "nats": nats_ok(broker),
+            "consuming": bool(holder.get("consumer") and holder["consumer"].alive),
+        }
 
-    app = service_app("reporting", lifespan, readiness,
-                      lambda: asyncapi_document(broker, "reporting", DESCRIPTION), DESCRIPTION)
+    app = service_app("reporting", lifespan, readiness, lambda: ASYNCAPI, DESCRIPTION)
     app.include_router(router)
     return app
 

@@ -17,7 +17,9 @@ from shared.settings import ServiceSettings
 async def _rebuild() -> dict[str, object]:
     settings = ServiceSettings.from_env("reporting")
     pool = await open_pool(settings.database_url, MIGRATIONS)
-    nc = await nats.connect(settings.nats_url, user=settings.nats_user, password=settings.nats_password)
+    nc = await nats.connect(
+        settings.nats_url, user=settings.nats_user, password=settings.nats_password
+    )
     try:
         return await rebuild(pool, nc)
     finally:

@@ -40,8 +40,16 @@ def _agency(e: Canonical, p: AgencyRegistered) -> Row:
 
 def _pairing(e: Canonical, p: PairingEstablished) -> Row:
     t = p.targets
-    return (p.pairing_id, p.assisting_agency_id, p.assisted_agency_id, p.starts_on, p.ends_on,
-            t.staff_days_per_year, t.agencies_to_incubate, t.projects_to_undertake)
+    return (
+        p.pairing_id,
+        p.assisting_agency_id,
+        p.assisted_agency_id,
+        p.starts_on,
+        p.ends_on,
+        t.staff_days_per_year,
+        t.agencies_to_incubate,
+        t.projects_to_undertake,
+    )
 
 
 def _worker(e: Canonical, p: WorkerRegistered) -> Row:
@@ -91,33 +99,93 @@ def _overdue(e: Canonical, p: VisitOverdue) -> Row:
 # event type -> (table, columns after the event key, whether occurred_at is kept, row maker)
 FactSpec = tuple[str, tuple[str, ...], bool, Callable[[Canonical, Any], Row]]
 FACTS: dict[str, FactSpec] = {
-    "agency-registered": ("agency_facts", ("subject_agency", "region_code", "role",
-                                           "registered_on", "incubated_by"), True, _agency),
-    "pairing-established": ("pairing_facts", (
-        "pairing_id", "assisting_agency_id", "assisted_agency_id", "starts_on", "ends_on",
-        "staff_days_per_year", "agencies_to_incubate", "projects_to_undertake"), True, _pairing),
-    "worker-registered": ("worker_facts", ("worker_id", "worker_agency", "role", "licence",
-                                           "registered_on"), True, _worker),
-    "certification-obtained": ("certification_facts", ("worker_id", "licence", "obtained_on"),
-                               True, _certification),
-    "project-started": ("project_facts", ("project_id", "project_agency", "pairing_id",
-                                          "starts_on"), True, _project),
-    "client-registered": ("client_facts", ("client_id", "project_id", "in_difficulty",
-                                           "registered_on"), True, _client),
-    "visit-logged": ("visit_facts", ("client_id", "service", "visited_on", "duration_min"),
-                     False, _visit),
-    "activity-held": ("activity_facts", ("project_id", "kind", "held_on", "attendees"), False,
-                      _activity),
-    "training-completed": ("training_facts", ("pairing_id", "kind", "held_on", "hours",
-                                              "attendances"), False, _training),
-    "staff-dispatched": ("dispatch_facts", ("pairing_id", "worker_id", "from_date", "to_date"),
-                         False, _dispatch),
-    "milestone-reached": ("milestone_facts", ("pairing_id", "milestone", "reached_on"), False,
-                          _milestone),
-    "visit-scheduled": ("slot_facts", ("kind", "slot_id", "client_id", "service", "slot_on"),
-                        False, _scheduled),
-    "visit-overdue": ("slot_facts", ("kind", "slot_id", "client_id", "service", "slot_on"),
-                      False, _overdue),
+    "agency-registered": (
+        "agency_facts",
+        ("subject_agency", "region_code", "role", "registered_on", "incubated_by"),
+        True,
+        _agency,
+    ),
+    "pairing-established": (
+        "pairing_facts",
+        (
+            "pairing_id",
+            "assisting_agency_id",
+            "assisted_agency_id",
+            "starts_on",
+            "ends_on",
+            "staff_days_per_year",
+            "agencies_to_incubate",
+            "projects_to_undertake",
+        ),
+        True,
+        _pairing,
+    ),
+    "worker-registered": (
+        "worker_facts",
+        ("worker_id", "worker_agency", "role", "licence", "registered_on"),
+        True,
+        _worker,
+    ),
+    "certification-obtained": (
+        "certification_facts",
+        ("worker_id", "licence", "obtained_on"),
+        True,
+        _certification,
+    ),
+    "project-started": (
+        "project_facts",
+        ("project_id", "project_agency", "pairing_id", "starts_on"),
+        True,
+        _project,
+    ),
+    "client-registered": (
+        "client_facts",
+        ("client_id", "project_id", "in_difficulty", "registered_on"),
+        True,
+        _client,
+    ),
+    "visit-logged": (
+        "visit_facts",
+        ("client_id", "service", "visited_on", "duration_min"),
+        False,
+        _visit,
+    ),
+    "activity-held": (
+        "activity_facts",
+        ("project_id", "kind", "held_on", "attendees"),
+        False,
+        _activity,
+    ),
+    "training-completed": (
+        "training_facts",
+        ("pairing_id", "kind", "held_on", "hours", "attendances"),
+        False,
+        _training,
+    ),
+    "staff-dispatched": (
+        "dispatch_facts",
+        ("pairing_id", "worker_id", "from_date", "to_date"),
+        False,
+        _dispatch,
+    ),
+    "milestone-reached": (
+        "milestone_facts",
+        ("pairing_id", "milestone", "reached_on"),
+        False,
+        _milestone,
+    ),
+    "visit-scheduled": (
+        "slot_facts",
+        ("kind", "slot_id", "client_id", "service", "slot_on"),
+        False,
+        _scheduled,
+    ),
+    "visit-overdue": (
+        "slot_facts",
+        ("kind", "slot_id", "client_id", "service", "slot_on"),
+        False,
+        _overdue,
+    ),
 }
 FACT_TABLES = tuple(sorted({spec[0] for spec in FACTS.values()}))
 CONSUMED_TYPES = (*FACTS, "event-retracted")
@@ -139,7 +207,7 @@ def fact_rows(events: list[Canonical], retracted: set[tuple[str, str]]) -> dict[
 
 
 def columns(event_type: str) -> tuple[str, ...]:
-    table, cols, keeps_time, _ = FACTS[event_type]
+    _table, cols, keeps_time, _ = FACTS[event_type]
     return ("agency_id", "event_id", "retracted", *(("occurred_at",) if keeps_time else ()), *cols)
 
 

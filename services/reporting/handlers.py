@@ -29,19 +29,33 @@ class Reports:
     pool: asyncpg.Pool
     js: JetStreamContext | None = None
 
-    async def scope(self, principal: Principal, region: str | None, agency: str | None,
-                    pairing: str | None, project: str | None, start: date | None,
-                    end: date | None) -> Scope:
+    async def scope(
+        self,
+        principal: Principal,
+        region: str | None,
+        agency: str | None,
+        pairing: str | None,
+        project: str | None,
+        start: date | None,
+        end: date | None,
+    ) -> Scope:
         wanted = Scope(region, agency, pairing, project, start, end)
         async with self.pool.acquire() as conn:
             members = await pairing_members(conn, pairing) if pairing else None
-            owner = (await conn.fetchval("SELECT agency_id FROM current_projects WHERE project_id = $1",
-                                         project) if project else None)
+            owner = (
+                await conn.fetchval(
+                    "SELECT agency_id FROM current_projects WHERE project_id = $1", project
+                )
+                if project
+                else None
+            )
         return access.authorize(principal, wanted, members, owner)
 
     async def summary(self, scope: Scope, breakdown: str | None = None) -> dict[str, Any]:
-        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read",
-                                                                 readonly=True):
+        async with (
+            self.pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
             body = await summary(conn, scope)
             body["scope"] = _describe(scope)
             if breakdown == "region":
@@ -50,15 +64,27 @@ class Reports:
                 body["breakdown"] = await self._by_period(conn, scope, breakdown)
         return body
 
-    async def _by_period(self, conn: asyncpg.Connection, scope: Scope, size: str) -> list[dict[str, Any]]:
+    async def _by_period(
+        self, conn: asyncpg.Connection, scope: Scope, size: str
+    ) -> list[dict[str, Any]]:
         if scope.start is None or scope.end is None:
-            raise ApiError(422, "invalid", "a breakdown by period needs from and to",
-                           [{"code": "missing_field", "path": "from", "message": "required"}])
+            raise ApiError(
+                422,
+                "invalid",
+                "a breakdown by period needs from and to",
+                [{"code": "missing_field", "path": "from", "message": "required"}],
+            )
         out = []
         for label, first, last in buckets(scope.start, scope.end, size):
             kpis = await summary(conn, replace(scope, start=first, end=last))
-            out.append({"period": label, "from": first.isoformat(), "to": last.isoformat(),
-                        "summary": kpis})
+            out.append(
+                {
+                    "period": label,
+                    "from": first.isoformat(),
+                    "to": last.isoformat(),
+                    "summary": kpis,
+                }
+            )
         return out
 
     async def _by_region(self, conn: asyncpg.Connection, scope: Scope) -> list[dict[str, Any]]:
@@ -69,18 +95,29 @@ class Reports:
         children = await conn.fetch(
             "SELECT DISTINCT left(region_code, $2) AS child FROM current_agencies"
             " WHERE region_code LIKE $1 AND length(region_code) >= $2 ORDER BY child",
-            prefix + "%", length)
-        return [{"region": r["child"], "summary": await summary(conn, replace(scope, region=r["child"]))}
-                for r in children]
+            prefix + "%",
+            length,
+        )
+        return [
+            {
+                "region": r["child"],
+                "summary": await summary(conn, replace(scope, region=r["child"])),
+            }
+            for r in children
+        ]
 
     async def pairing(self, principal: Principal, pairing_id: str) -> dict[str, Any]:
         async with self.pool.acquire() as conn:
             members = await pairing_members(conn, pairing_id)
             if not members:
                 raise ApiError(404, "not_found", f"no pairing {pairing_id!r}")
-            regions = {r["agency_id"]: r["region_code"] for r in await conn.fetch(
-                "SELECT agency_id, region_code FROM current_agencies WHERE agency_id = ANY($1::text[])",
-                sorted(members))}
+            regions = {
+                r["agency_id"]: r["region_code"]
+                for r in await conn.fetch(
+                    "SELECT agency_id, region_code FROM current_agencies WHERE agency_id = ANY($1::text[])",
+                    sorted(members),
+                )
+            }
             if not any(principal.may_act_for(a, regions.get(a)) for a in members):
                 raise access.forbid(f"pairing {pairing_id!r} is not yours")
             body = await pairing_report(conn, pairing_id)
@@ -95,22 +132,35 @@ class Reports:
         body = await self.summary(scope)
         now = datetime.now(UTC)
         digest = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
-        payload = ReportPublished(region=region, period=period,
-                                  published_by=principal.region or principal.role, summary=body)
-        event = service_event(f"report-{region}-{period}-{digest}", payload, REPORTING_AGENCY,
-                              region, now)
+        payload = ReportPublished(
+            region=region,
+            period=period,
+            published_by=principal.region or principal.role,
+            summary=body,
+        )
+        event = service_event(
+            f"report-{region}-{period}-{digest}", payload, REPORTING_AGENCY, region, now
+        )
         assert self.js is not None
         try:
-            await self.js.publish(report(region, period), orjson.dumps(event.model_dump(mode="json")),
-                                  headers={"Nats-Msg-Id": msg_id(REPORTING_AGENCY, event.event_id)},
-                                  timeout=5)
+            await self.js.publish(
+                report(region, period),
+                orjson.dumps(event.model_dump(mode="json")),
+                headers={"Nats-Msg-Id": msg_id(REPORTING_AGENCY, event.event_id)},
+                timeout=5,
+            )
         except Exception as exc:
             raise ApiError(503, "unavailable", f"report not published, retry: {exc}") from exc
         return event.model_dump(mode="json")
 
 
 def _describe(scope: Scope) -> dict[str, Any]:
-    start, end = scope.bounds()
-    return {"region": scope.region, "agency": scope.agency, "pairing": scope.pairing,
-            "project": scope.project, "from": scope.start.isoformat() if scope.start else None,
-            "to": end.isoformat()}
+    _start, end = scope.bounds()
+    return {
+        "region": scope.region,
+        "agency": scope.agency,
+        "pairing": scope.pairing,
+        "project": scope.project,
+        "from": scope.start.isoformat() if scope.start else None,
+        "to": end.isoformat(),
+    }

@@ -16,8 +16,13 @@ from shared.tokens import Principal
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
-Region = Annotated[str | None, Query(pattern=r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{6})?)?)?$",
-                                     description="GB/T 2260 prefix: 22, 2224, 222405")]
+Region = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{6})?)?)?$",
+        description="GB/T 2260 prefix: 22, 2224, 222405",
+    ),
+]
 Ident = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
 Breakdown = Annotated[Literal["month", "quarter", "year", "region"] | None, Query()]
 
@@ -28,15 +33,24 @@ def _caller(request: Request) -> tuple[Reports, Principal]:
 
 def _dates(start: date | None, end: date | None) -> None:
     if start and end and start > end:
-        raise ApiError(422, "invalid", "from is after to",
-                       [{"code": "invalid", "path": "from", "message": "from is after to"}])
+        raise ApiError(
+            422,
+            "invalid",
+            "from is after to",
+            [{"code": "invalid", "path": "from", "message": "from is after to"}],
+        )
 
 
 @router.get("/summary", summary="The KPIs of SPEC 3.5 for a region, agency, pairing or project")
 async def summary(
-    request: Request, region: Region = None, agency: Ident = None, pairing: Ident = None,
-    project: Ident = None, start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None, breakdown: Breakdown = None,
+    request: Request,
+    region: Region = None,
+    agency: Ident = None,
+    pairing: Ident = None,
+    project: Ident = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    breakdown: Breakdown = None,
 ) -> Response:
     reports, principal = _caller(request)
     _dates(start, end)
@@ -44,12 +58,18 @@ async def summary(
     return json_response(await reports.summary(scope, breakdown))
 
 
-@router.get("/summary.csv", summary="The same summary as CSV (UTF-8 with BOM)",
-            response_class=Response)
+@router.get(
+    "/summary.csv", summary="The same summary as CSV (UTF-8 with BOM)", response_class=Response
+)
 async def summary_csv(
-    request: Request, region: Region = None, agency: Ident = None, pairing: Ident = None,
-    project: Ident = None, start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None, breakdown: Breakdown = None,
+    request: Request,
+    region: Region = None,
+    agency: Ident = None,
+    pairing: Ident = None,
+    project: Ident = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    breakdown: Breakdown = None,
     lang: Annotated[Literal["en", "zh-CN"], Query()] = "en",
 ) -> Response:
     reports, principal = _caller(request)
@@ -57,10 +77,15 @@ async def summary_csv(
     scope = await reports.scope(principal, region, agency, pairing, project, start, end)
     body = await reports.summary(scope, breakdown)
     rows = [export.flatten(_label(scope.region, scope.agency, scope.pairing), body)]
-    rows += [export.flatten(line.get("period") or line.get("region", ""), line["summary"])
-             for line in body.get("breakdown", [])]
-    return Response(export.to_csv(rows, chinese=lang == "zh-CN"), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="summary.csv"'})
+    rows += [
+        export.flatten(line.get("period") or line.get("region", ""), line["summary"])
+        for line in body.get("breakdown", [])
+    ]
+    return Response(
+        export.to_csv(rows, chinese=lang == "zh-CN"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="summary.csv"'},
+    )
 
 
 def _label(*parts: str | None) -> str:
@@ -75,8 +100,11 @@ async def pairing(request: Request, pairing_id: str) -> Response:
     return json_response(await reports.pairing(principal, pairing_id))
 
 
-@router.post("/publish", status_code=201,
-             summary="Publish a region's report for a period on NATS (reports.<region>.<period>)")
+@router.post(
+    "/publish",
+    status_code=201,
+    summary="Publish a region's report for a period on NATS (reports.<region>.<period>)",
+)
 async def publish(
     request: Request,
     region: Annotated[str, Query(pattern=r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{6})?)?)?$")],

@@ -13,7 +13,7 @@ from services.reporting.facts import CHINA
 
 def programme_years(starts_on: date, until: date) -> list[tuple[date, date]]:
     """[start, end] of each programme year from `starts_on` up to the year holding `until`."""
-    years = []
+    years: list[tuple[date, date]] = []
     k = 0
     while True:
         first = _add_years(starts_on, k)
@@ -40,7 +40,9 @@ FROM current_workers w WHERE agency_id = ANY($1::text[]) AND registered_on <= $2
 
 
 async def pairing_report(conn: asyncpg.Connection, pairing_id: str) -> dict[str, Any] | None:
-    pairing = await conn.fetchrow("SELECT * FROM current_pairings WHERE pairing_id = $1", pairing_id)
+    pairing = await conn.fetchrow(
+        "SELECT * FROM current_pairings WHERE pairing_id = $1", pairing_id
+    )
     if pairing is None:
         return None
     today = datetime.now(CHINA).date()
@@ -51,20 +53,34 @@ async def pairing_report(conn: asyncpg.Connection, pairing_id: str) -> dict[str,
             "SELECT coalesce(sum(least(to_date, $3) - greatest(from_date, $2) + 1), 0)"
             " FROM dispatch_facts WHERE NOT retracted AND pairing_id = $1"
             " AND from_date <= $3 AND to_date >= $2",
-            pairing_id, first, last,
+            pairing_id,
+            first,
+            last,
         )
-        years.append({"from": first.isoformat(), "to": last.isoformat(), "staff_days": int(days),
-                      "target": pairing["staff_days_per_year"],
-                      "met": int(days) >= pairing["staff_days_per_year"]})
+        years.append(
+            {
+                "from": first.isoformat(),
+                "to": last.isoformat(),
+                "staff_days": int(days),
+                "target": pairing["staff_days_per_year"],
+                "met": int(days) >= pairing["staff_days_per_year"],
+            }
+        )
     incubated = await conn.fetch(
         "SELECT agency_id, registered_on FROM current_agencies WHERE incubated_by = $1"
-        " ORDER BY registered_on", pairing_id)
+        " ORDER BY registered_on",
+        pairing_id,
+    )
     projects = await conn.fetch(
         "SELECT project_id, agency_id, starts_on FROM current_projects WHERE pairing_id = $1"
-        " ORDER BY starts_on", pairing_id)
+        " ORDER BY starts_on",
+        pairing_id,
+    )
     milestones = await conn.fetch(
         "SELECT milestone, reached_on FROM milestone_facts"
-        " WHERE NOT retracted AND pairing_id = $1 ORDER BY reached_on", pairing_id)
+        " WHERE NOT retracted AND pairing_id = $1 ORDER BY reached_on",
+        pairing_id,
+    )
     assisted = [pairing["assisted_agency_id"], *(r["agency_id"] for r in incubated)]
     return {
         "pairing_id": pairing_id,
@@ -73,16 +89,30 @@ async def pairing_report(conn: asyncpg.Connection, pairing_id: str) -> dict[str,
         "starts_on": pairing["starts_on"].isoformat(),
         "ends_on": pairing["ends_on"].isoformat() if pairing["ends_on"] else None,
         "staff_days_by_programme_year": years,
-        "agencies_incubated": {"target": pairing["agencies_to_incubate"], "actual": len(incubated),
-                               "agencies": [{"agency_id": r["agency_id"],
-                                             "registered_on": r["registered_on"].isoformat()}
-                                            for r in incubated]},
-        "projects_undertaken": {"target": pairing["projects_to_undertake"], "actual": len(projects),
-                                "projects": [{"project_id": r["project_id"], "agency_id": r["agency_id"],
-                                              "starts_on": r["starts_on"].isoformat()}
-                                             for r in projects]},
-        "milestones": [{"milestone": r["milestone"], "reached_on": r["reached_on"].isoformat()}
-                       for r in milestones],
+        "agencies_incubated": {
+            "target": pairing["agencies_to_incubate"],
+            "actual": len(incubated),
+            "agencies": [
+                {"agency_id": r["agency_id"], "registered_on": r["registered_on"].isoformat()}
+                for r in incubated
+            ],
+        },
+        "projects_undertaken": {
+            "target": pairing["projects_to_undertake"],
+            "actual": len(projects),
+            "projects": [
+                {
+                    "project_id": r["project_id"],
+                    "agency_id": r["agency_id"],
+                    "starts_on": r["starts_on"].isoformat(),
+                }
+                for r in projects
+            ],
+        },
+        "milestones": [
+            {"milestone": r["milestone"], "reached_on": r["reached_on"].isoformat()}
+            for r in milestones
+        ],
         "assisted_licence_rate": {
             "at_start": await _licence_rate(conn, assisted, pairing["starts_on"]),
             "now": await _licence_rate(conn, assisted, today),
@@ -90,8 +120,14 @@ async def pairing_report(conn: asyncpg.Connection, pairing_id: str) -> dict[str,
     }
 
 
-async def _licence_rate(conn: asyncpg.Connection, agencies: list[str], as_of: date) -> dict[str, Any]:
+async def _licence_rate(
+    conn: asyncpg.Connection, agencies: list[str], as_of: date
+) -> dict[str, Any]:
     row = await conn.fetchrow(_LICENSED_AS_OF, agencies, as_of)
     total, licensed = row["total"], row["licensed"]
-    return {"as_of": as_of.isoformat(), "workers": total, "licensed": licensed,
-            "rate": round(licensed / total, 4) if total else None}
+    return {
+        "as_of": as_of.isoformat(),
+        "workers": total,
+        "licensed": licensed,
+        "rate": round(licensed / total, 4) if total else None,
+    }

@@ -24,11 +24,14 @@ async def apply(conn: asyncpg.Connection, events: list[Canonical]) -> None:
         "INSERT INTO watermark (id, recorded_at, events) VALUES (true, $1, $2)"
         " ON CONFLICT (id) DO UPDATE SET recorded_at = greatest(watermark.recorded_at, $1),"
         " events = watermark.events + $2",
-        newest, len(events),
+        newest,
+        len(events),
     )
 
 
-async def _already_retracted(conn: asyncpg.Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+async def _already_retracted(
+    conn: asyncpg.Connection, keys: list[tuple[str, str]]
+) -> set[tuple[str, str]]:
     """Keys whose retraction arrived before the event itself."""
     if not keys:
         return set()
@@ -36,7 +39,8 @@ async def _already_retracted(conn: asyncpg.Connection, keys: list[tuple[str, str
         "SELECT r.agency_id, r.target_event_id FROM retractions r"
         " JOIN unnest($1::text[], $2::text[]) AS k(a, e)"
         " ON r.agency_id = k.a AND r.target_event_id = k.e",
-        [k[0] for k in keys], [k[1] for k in keys],
+        [k[0] for k in keys],
+        [k[1] for k in keys],
     )
     return {(r["agency_id"], r["target_event_id"]) for r in rows}
 
@@ -50,14 +54,17 @@ async def _retract(conn: asyncpg.Connection, retractions: list[Canonical]) -> No
     await conn.executemany(
         "INSERT INTO retractions (agency_id, target_event_id, event_id, reason)"
         " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        [(e.agency_id, e.payload.target_event_id, e.event_id, e.payload.reason)  # type: ignore[attr-defined]
-         for e in retractions],
+        [
+            (e.agency_id, e.payload.target_event_id, e.event_id, e.payload.reason)  # type: ignore[attr-defined]
+            for e in retractions
+        ],
     )
     for table in FACT_TABLES:
         await conn.execute(
             f"UPDATE {table} f SET retracted = true FROM unnest($1::text[], $2::text[]) AS k(a, e)"
             " WHERE f.agency_id = k.a AND f.event_id = k.e AND NOT f.retracted",
-            agencies, targets,
+            agencies,
+            targets,
         )
 
 

@@ -29,10 +29,15 @@ async def rebuild(pool: asyncpg.Pool, nc: Client, batch: int = 2000) -> dict[str
         await projections.reset(conn)
     # An ephemeral consumer of its own: the service's durable one is left as it is.
     sub = await js.pull_subscribe(
-        "", stream=EVENTS_STREAM,
-        config=ConsumerConfig(filter_subjects=[events_of_type(t) for t in CONSUMER.event_types],
-                              deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE,
-                              inactive_threshold=60.0, max_waiting=1),
+        "",
+        stream=EVENTS_STREAM,
+        config=ConsumerConfig(
+            filter_subjects=[events_of_type(t) for t in CONSUMER.event_types],
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.NONE,
+            inactive_threshold=60.0,
+            max_waiting=1,
+        ),
     )
     replayed = 0
     try:
@@ -54,5 +59,8 @@ async def rebuild(pool: asyncpg.Pool, nc: Client, batch: int = 2000) -> dict[str
                 break
     finally:
         await sub.unsubscribe()
-    return {"replayed": replayed, "up_to_stream_seq": last,
-            "seconds": round(time.perf_counter() - started, 3)}
+    return {
+        "replayed": replayed,
+        "up_to_stream_seq": last,
+        "seconds": round(time.perf_counter() - started, 3),
+    }

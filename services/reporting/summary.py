@@ -38,8 +38,9 @@ async def scoped_agencies(conn: asyncpg.Connection, scope: Scope) -> list[str] |
     """The agencies a scope covers, or None when it covers every agency."""
     chosen: set[str] | None = None
     if scope.region:
-        rows = await conn.fetch("SELECT agency_id FROM current_agencies WHERE region_code LIKE $1",
-                                scope.region + "%")
+        rows = await conn.fetch(
+            "SELECT agency_id FROM current_agencies WHERE region_code LIKE $1", scope.region + "%"
+        )
         chosen = {r["agency_id"] for r in rows}
     if scope.agency:
         chosen = {scope.agency} if chosen is None else chosen & {scope.agency}
@@ -48,7 +49,8 @@ async def scoped_agencies(conn: asyncpg.Connection, scope: Scope) -> list[str] |
         chosen = members if chosen is None else chosen & members
     if scope.project:
         owner = await conn.fetchval(
-            "SELECT agency_id FROM current_projects WHERE project_id = $1", scope.project)
+            "SELECT agency_id FROM current_projects WHERE project_id = $1", scope.project
+        )
         found = {owner} if owner else set()
         chosen = found if chosen is None else chosen & found
     return None if chosen is None else sorted(chosen)
@@ -90,7 +92,7 @@ WHERE {_agency_filter()} AND registered_on <= $3
 
 _PAIRINGS = f"""
 SELECT count(*) AS active FROM current_pairings
-WHERE ({_agency_filter('assisting_agency_id')} OR {_agency_filter('assisted_agency_id')})
+WHERE ({_agency_filter("assisting_agency_id")} OR {_agency_filter("assisted_agency_id")})
   AND ($4::text IS NULL OR pairing_id = $4) AND starts_on <= $3
   AND (ends_on IS NULL OR ends_on >= $2)
 """
@@ -150,7 +152,7 @@ _STAFF_DAYS_TARGET = f"""
 SELECT coalesce(sum(staff_days_per_year *
            (least(coalesce(ends_on, $3), $3) - greatest(starts_on, $2) + 1) / 365.0), 0) AS target
 FROM current_pairings
-WHERE ({_agency_filter('assisting_agency_id')} OR {_agency_filter('assisted_agency_id')})
+WHERE ({_agency_filter("assisting_agency_id")} OR {_agency_filter("assisted_agency_id")})
   AND ($4::text IS NULL OR pairing_id = $4) AND starts_on <= $3
   AND (ends_on IS NULL OR ends_on >= $2)
 """
@@ -181,6 +183,7 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
 
     async def fetch(query: str) -> list[asyncpg.Record]:
         return await conn.fetch(_PARAMS + query + " ", *args)
+
     ag = (await fetch(_AGENCIES))[0]
     workers = (await fetch(_WORKERS))[0]
     clients = (await fetch(_CLIENTS))[0]
@@ -193,8 +196,11 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
     watermark = await conn.fetchrow("SELECT recorded_at FROM watermark")
     total, licensed = workers["total"], workers["licensed"]
     return {
-        "agencies": {"assisting": ag["assisting"], "assisted": ag["assisted"],
-                     "incubated": ag["incubated"]},
+        "agencies": {
+            "assisting": ag["assisting"],
+            "assisted": ag["assisted"],
+            "incubated": ag["incubated"],
+        },
         "pairings_active": (await fetch(_PAIRINGS))[0]["active"],
         "workers_total": total,
         "workers_licensed": licensed,
@@ -202,19 +208,28 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
         "clients_registered": clients["registered"],
         "clients_in_difficulty": clients["in_difficulty"],
         "clients_served": overall["clients"] if overall else 0,
-        "clients_served_by_service": {s: by_service[s]["clients"] for s in SERVICES if s in by_service},
+        "clients_served_by_service": {
+            s: by_service[s]["clients"] for s in SERVICES if s in by_service
+        },
         "visits_by_service": {s: by_service[s]["visits"] for s in SERVICES if s in by_service},
         "visit_minutes": int(overall["minutes"] or 0) if overall else 0,
         "activities_by_kind": {r["kind"]: r["held"] for r in sorted(activities, key=_kind)},
-        "activity_attendance_by_kind": {r["kind"]: int(r["attendance"]) for r in sorted(activities, key=_kind)},
+        "activity_attendance_by_kind": {
+            r["kind"]: int(r["attendance"]) for r in sorted(activities, key=_kind)
+        },
         "trainings_by_kind": {r["kind"]: r["held"] for r in sorted(trainings, key=_kind)},
         "training_attendances": sum(int(r["attendances"]) for r in trainings),
         "training_hours": float(sum(r["hours"] for r in trainings)),
         "staff_days_dispatched": int((await fetch(_STAFF_DAYS))[0]["days"]),
         "staff_days_target": round(float((await fetch(_STAFF_DAYS_TARGET))[0]["target"]), 1),
-        "milestones": [{"pairing_id": r["pairing_id"], "milestone": r["milestone"],
-                        "reached_on": r["reached_on"].isoformat()}
-                       for r in await fetch(_MILESTONES)],
+        "milestones": [
+            {
+                "pairing_id": r["pairing_id"],
+                "milestone": r["milestone"],
+                "reached_on": r["reached_on"].isoformat(),
+            }
+            for r in await fetch(_MILESTONES)
+        ],
         "visits_scheduled": slots["scheduled"],
         "visits_overdue": slots["overdue"],
         "as_of": watermark["recorded_at"].isoformat() if watermark else None,

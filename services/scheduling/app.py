@@ -15,13 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
 
 from services.scheduling import projections
 from services.scheduling.handlers import Scheduling
 from services.scheduling.http import router
-from shared.broker import asyncapi_document, jetstream, make_broker, stream_exists
+from shared import asyncapi
+from shared.asyncapi import DEAD_LETTERS, EVENTS_IN, Channel
+from shared.broker import jetstream, make_broker, stream_exists
 from shared.clock import clock_from_env
 from shared.consumer import EventConsumer
 from shared.db import open_pool
@@ -37,6 +40,19 @@ DESCRIPTION = (
     "Turns care plans into visit slots assigned to workers who speak the client's language, "
     "never double-booked; says what is due, done and overdue, and the staff-dispatch pace."
 )
+CHANNELS = [
+    EVENTS_IN,
+    Channel(
+        "events-emitted",
+        "events.{region_code}.{agency_id}.{type}",
+        "send",
+        "CanonicalEvent",
+        "visit-scheduled (one per slot made) and visit-overdue (once per slot whose window "
+        "ended without a logged visit), through scheduling's outbox; event ids "
+        "scheduled-<slot_id> and overdue-<slot_id>.",
+    ),
+    DEAD_LETTERS,
+]
 CONSUMER = EventConsumer(
     service="scheduling", durable="scheduling", event_types=projections.CONSUMED_TYPES
 )
@@ -71,17 +87,20 @@ async def _forever(name: str, step: Callable[[], Awaitable[None]], pause_s: floa
         await asyncio.sleep(pause_s)
 
 
-async def _consume_once_events_exist(broker: NatsBroker, holder: dict[str, Any]) -> None:
+async def _consume_once_events_exist(
+    broker: NatsBroker, pool: asyncpg.Pool, holder: dict[str, Any]
+) -> None:
+    """Declare the durable consumer once intake has made EVENTS, then start consuming."""
     js = jetstream(broker)
     pause = 0.2
     while True:
         try:
             if await stream_exists(js, EVENTS_STREAM):
                 await CONSUMER.declare(broker)
-                await broker.start()
-                holder["consuming"] = True
+                holder["consumer"] = CONSUMER.start(broker, pool, projections.apply)
                 log.info("consuming EVENTS as %s", CONSUMER.durable)
                 return
+            log.info("waiting for stream %s (declared by intake)", EVENTS_STREAM)
         except Exception as exc:
             log.warning("cannot consume EVENTS yet (%s)", exc)
         await asyncio.sleep(pause)
@@ -92,8 +111,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or ServiceSettings.from_env("scheduling")
     config = SchedulingConfig.from_env()
     broker = make_broker(settings)
+    document = asyncapi.document("scheduling", DESCRIPTION, settings.nats_url, CHANNELS)
     holder: dict[str, Any] = {}
-    CONSUMER.attach(broker, lambda: holder["pool"], projections.apply, DESCRIPTION)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -105,10 +124,11 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         )
         app.state.scheduling, app.state.token_secrets = scheduling, settings.token_secrets
         await broker.connect()
+        await broker.start()
         relay = Relay("scheduling", pool, jetstream(broker), wakeup)
         tasks = [
             asyncio.create_task(relay.run(), name="relay"),
-            asyncio.create_task(_consume_once_events_exist(broker, holder), name="consume"),
+            asyncio.create_task(_consume_once_events_exist(broker, pool, holder), name="consume"),
             asyncio.create_task(
                 _forever("sweep", scheduling.sweep, config.sweep_interval_s), name="sweep"
             ),
@@ -116,6 +136,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            if "consumer" in holder:
+                await holder["consumer"].stop()  # the batch in hand commits and is acked
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -128,14 +150,14 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         return {
             "database": await database_ok(holder.get("pool")),
             "nats": nats_ok(broker),
-            "consumer": bool(holder.get("consuming")),
+            "consuming": bool(holder.get("consumer") and holder["consumer"].alive),
         }
 
     app = service_app(
         "scheduling",
         lifespan,
         readiness,
-        lambda: asyncapi_document(broker, "scheduling", DESCRIPTION),
+        lambda: document,
         DESCRIPTION,
     )
     app.include_router(router)

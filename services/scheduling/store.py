@@ -108,7 +108,7 @@ async def insert_slots(conn: asyncpg.Connection, slots: list[NewSlot], now: date
             slot_id=s.slot_id,
             plan_id=s.plan_id,
             client_id=s.client_id,
-            service=s.service,  # type: ignore[arg-type]
+            service=s.service,
             worker_id=s.assignment.worker_id,
             window_start=s.opening.start,
             window_end=s.opening.end,

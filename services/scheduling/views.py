@@ -37,7 +37,8 @@ def _where(scope: Scope, args: list[Any]) -> list[str]:
     if scope.region_prefix is not None:
         args.append(scope.region_prefix)
         clauses.append(
-            f"agency_id IN (SELECT agency_id FROM agencies WHERE starts_with(region_code, ${len(args)}))"
+            "agency_id IN (SELECT agency_id FROM agencies"
+            f" WHERE starts_with(region_code, ${len(args)}))"
         )
     return clauses
 

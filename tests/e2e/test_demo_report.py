@@ -3,56 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
 
-import httpx
-import pytest
-
-from deploy.cli import publish
 from deploy.demo import PAIRING, reference_programme
 from deploy.stack import Stack
-from tests.support.polling import eventually
+from tests.support.reports import caught_up as _caught_up
+from tests.support.reports import report as _report
 
 
-def _report(stack: Stack, token: str, path: str = "/v1/reports/summary", **params: str) -> httpx.Response:
-    return httpx.get(f"{stack.services['reporting'].url}{path}", params=params,
-                     headers={"Authorization": f"Bearer {token}"}, timeout=30)
-
-
-@pytest.fixture
-def demo_stack(stack: Stack, token: Callable[..., str]) -> Stack:
-    stack.up("intake", "reporting")
-    events = reference_programme()
-    counts = publish(stack.services["intake"].url, events, lambda a: token("agency", a))
-    assert counts == {"accepted": len(events)}
-    return stack
-
-
-def _recorded_at(stack: Stack, admin: str) -> str:
-    """When intake recorded the newest demo event (the relay publishes in that order)."""
-    times = []
-    for agency in ("lanxing", "wenhua", "yanghua", "pugongying"):
-        last = [e for e in reference_programme() if e["agency_id"] == agency][-1]
-        resp = httpx.get(f"{stack.services['intake'].url}/v1/events/{last['event_id']}",
-                         params={"agency": agency}, headers={"Authorization": f"Bearer {admin}"})
-        times.append(resp.json()["recorded_at"])
-    return max(times)
-
-
-async def _caught_up(stack: Stack, token: Callable[..., str]) -> dict[str, Any]:
-    """The province report once its as_of covers the newest demo event."""
-    newest = _recorded_at(stack, token("admin"))
-
-    def ready() -> dict[str, Any] | None:
-        body = _report(stack, token("province", region="22"), region="22").json()
-        as_of = body.get("as_of")
-        return body if as_of and datetime.fromisoformat(as_of) >= datetime.fromisoformat(newest) else None
-
-    return await eventually(ready, timeout_s=60)
-
-
-async def test_demo_report_shows_the_reference_programme(demo_stack: Stack, token: Callable[..., str]) -> None:
+async def test_demo_report_shows_the_reference_programme(
+    demo_stack: Stack, token: Callable[..., str]
+) -> None:
     report = await _caught_up(demo_stack, token)
     assert report["clients_served_by_service"]["home-medication"] == 69
     assert report["clients_served_by_service"]["psychological-comfort"] == 48
@@ -72,26 +32,41 @@ async def test_region_roll_ups_partition(demo_stack: Stack, token: Callable[...,
     yanbian = _report(demo_stack, admin, region="2224").json()
     changchun = _report(demo_stack, admin, region="2201").json()
     longjing = _report(demo_stack, admin, region="222405").json()
-    for kpi in ("clients_served", "visit_minutes", "workers_total", "workers_licensed",
-                "staff_days_dispatched", "training_hours", "clients_registered"):
+    for kpi in (
+        "clients_served",
+        "visit_minutes",
+        "workers_total",
+        "workers_licensed",
+        "staff_days_dispatched",
+        "training_hours",
+        "clients_registered",
+    ):
         assert province[kpi] == yanbian[kpi] + changchun[kpi], kpi
         assert longjing[kpi] <= yanbian[kpi], kpi
     for service, n in province["visits_by_service"].items():
-        assert n == yanbian["visits_by_service"].get(service, 0) + changchun["visits_by_service"].get(service, 0)
+        assert n == yanbian["visits_by_service"].get(service, 0) + changchun[
+            "visits_by_service"
+        ].get(service, 0)
     assert changchun["clients_served"] == 0 and changchun["staff_days_dispatched"] >= 40
-    assert province["licensed_rate"] == round(province["workers_licensed"] / province["workers_total"], 4)
+    assert province["licensed_rate"] == round(
+        province["workers_licensed"] / province["workers_total"], 4
+    )
     by_region = _report(demo_stack, admin, region="22", breakdown="region").json()["breakdown"]
     assert [line["region"] for line in by_region] == ["2201", "2224"]
 
 
-async def test_agency_cannot_read_another_agency(demo_stack: Stack, token: Callable[..., str]) -> None:
+async def test_agency_cannot_read_another_agency(
+    demo_stack: Stack, token: Callable[..., str]
+) -> None:
     await _caught_up(demo_stack, token)
     yanghua = token("agency", "yanghua")
     assert _report(demo_stack, yanghua, agency="lanxing").status_code == 403
     assert _report(demo_stack, yanghua, region="22").status_code == 403
     assert _report(demo_stack, token("province", region="11"), region="22").status_code == 403
     own = _report(demo_stack, yanghua)
-    served = {e["payload"]["client_id"] for e in reference_programme() if e["type"] == "visit-logged"}
+    served = {
+        e["payload"]["client_id"] for e in reference_programme() if e["type"] == "visit-logged"
+    }
     assert own.status_code == 200 and own.json()["clients_served"] == len(served)
     assert _report(demo_stack, token("agency", "outsider"), pairing=PAIRING).status_code == 403
     assert _report(demo_stack, yanghua, pairing=PAIRING).status_code == 200
@@ -99,16 +74,34 @@ async def test_agency_cannot_read_another_agency(demo_stack: Stack, token: Calla
     assert pairing.status_code == 200
     assert pairing.json()["agencies_incubated"]["actual"] == 2
     assert pairing.json()["staff_days_by_programme_year"][0]["staff_days"] == 42
-    assert _report(demo_stack, token("agency", "outsider"), f"/v1/reports/pairings/{PAIRING}").status_code == 403
+    assert (
+        _report(
+            demo_stack, token("agency", "outsider"), f"/v1/reports/pairings/{PAIRING}"
+        ).status_code
+        == 403
+    )
 
 
-async def test_csv_has_bom_and_chinese_headers(demo_stack: Stack, token: Callable[..., str]) -> None:
+async def test_csv_has_bom_and_chinese_headers(
+    demo_stack: Stack, token: Callable[..., str]
+) -> None:
     admin = token("admin")
     await _caught_up(demo_stack, token)
     csv = _report(demo_stack, admin, "/v1/reports/summary.csv", region="22", lang="zh-CN")
     assert csv.content.startswith("\ufeff".encode())
     text = csv.content.decode("utf-8-sig")
     assert "服务对象数:上门用药" in text.splitlines()[0]
-    monthly = _report(demo_stack, admin, region="22", breakdown="quarter", **{"from": "2019-10-01", "to": "2020-03-31"}).json()
+    monthly = _report(
+        demo_stack,
+        admin,
+        region="22",
+        breakdown="quarter",
+        **{"from": "2019-10-01", "to": "2020-03-31"},
+    ).json()
     assert [b["period"] for b in monthly["breakdown"]] == ["2019-Q4", "2020-Q1"]
-    assert sum(b["summary"]["visits_by_service"].get("proxy-shopping", 0) for b in monthly["breakdown"]) == 16
+    assert (
+        sum(
+            b["summary"]["visits_by_service"].get("proxy-shopping", 0) for b in monthly["breakdown"]
+        )
+        == 16
+    )

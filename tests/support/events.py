@@ -100,7 +100,7 @@ async def read_stream(
         while True:
             try:
                 msgs = await sub.fetch(500, timeout=0.5)
-            except NatsTimeout:
+            except (NatsTimeout, TimeoutError):
                 break
             for m in msgs:
                 out.append({"subject": m.subject, "headers": m.headers, **orjson.loads(m.data)})

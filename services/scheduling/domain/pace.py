@@ -46,7 +46,7 @@ def _add_years(day: date, years: int) -> date:
 
 def programme_years(starts_on: date, ends_on: date | None, until: date) -> list[tuple[date, date]]:
     """The programme years that have begun by `until`, each as (first day, last day)."""
-    years = []
+    years: list[tuple[date, date]] = []
     n = 0
     while True:
         first = _add_years(starts_on, n)
