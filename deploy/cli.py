@@ -78,13 +78,12 @@ def cmd_up(args: argparse.Namespace) -> int:
         nats_url=os.environ.get("NATS_URL") or None,
         database_url=os.environ.get("DATABASE_URL") or None,
     )
-    stopping = {"now": False}
-
     def _stop(signum: int, _frame: object) -> None:
-        stopping["now"] = True
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _stop)
+    # Installed explicitly: a process started in the background inherits SIGINT ignored.
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, _stop)
     try:
         stack.start_infrastructure()
         stack.start_services()
