@@ -78,6 +78,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         nats_url=os.environ.get("NATS_URL") or None,
         database_url=os.environ.get("DATABASE_URL") or None,
     )
+
     def _stop(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
@@ -122,6 +123,32 @@ def _demo_events() -> list[dict[str, Any]]:
     return reference_programme()
 
 
+def cmd_dlq(args: argparse.Namespace) -> int:
+    import asyncio
+
+    import nats
+    import orjson
+
+    from shared import deadletters
+    from shared.settings import nats_url
+
+    async def run() -> Any:
+        nc = await nats.connect(nats_url())
+        js = nc.jetstream()
+        try:
+            if args.dlq_command == "list":
+                return [d.summary() for d in await deadletters.letters(js, args.service)]
+            if args.dlq_command == "show":
+                parked = await deadletters.letter(js, args.seq)
+                return {**parked.summary(), "event": parked.data.decode(errors="replace")}
+            return {"replayed": (await deadletters.replay(js, args.seq)).summary()}
+        finally:
+            await nc.close()
+
+    print(orjson.dumps(asyncio.run(run()), option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
 def _service_command(service: str) -> Callable[[list[str]], int]:
     def run(argv: list[str]) -> int:
         module = __import__(f"services.{service}.cli", fromlist=["main"])
@@ -156,6 +183,18 @@ def main(argv: list[str] | None = None) -> int:
     tissue.set_defaults(func=cmd_token)
 
     sub.add_parser("reporting", help="reporting's own commands (qianshou reporting --help)")
+
+    dlq = sub.add_parser("dlq", help="events consumers gave up on (the DEADLETTER stream)")
+    dlq_sub = dlq.add_subparsers(dest="dlq_command", required=True)
+    dlq_list = dlq_sub.add_parser("list", help="parked events, oldest first")
+    dlq_list.add_argument("--service", choices=["scheduling", "reporting"])
+    for name, text in (
+        ("show", "one parked event with its reason"),
+        ("replay", "publish it again on EVENTS and remove it from DEADLETTER"),
+    ):
+        cmd = dlq_sub.add_parser(name, help=text)
+        cmd.add_argument("seq", type=int, help="its sequence number on DEADLETTER")
+    dlq.set_defaults(func=cmd_dlq)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -28,7 +28,7 @@ class Channel:
 RESULT = {
     "type": "object",
     "description": "Per-event outcome (or an array of them for an array request); the "
-    "Status header carries the HTTP-equivalent status code.",
+    "Qianshou-Status header carries the HTTP-equivalent status code.",
     "properties": {
         "event_id": {"type": ["string", "null"]},
         "status": {"enum": ["accepted", "duplicate", "conflict", "rejected"]},

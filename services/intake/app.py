@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -55,13 +56,19 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await open_pool(settings.database_url, MIGRATIONS)
         wakeup = asyncio.Event()
-        intake = Intake(pool=pool, vault=Vault.from_env(), relay_wakeup=wakeup)
+        intake = Intake(
+            pool=pool,
+            vault=Vault.from_env(),
+            relay_wakeup=wakeup,
+            max_backlog=int(os.environ.get("INTAKE_MAX_BACKLOG") or 100_000),
+        )
         app.state.intake, app.state.token_secrets = intake, settings.token_secrets
         holder["pool"] = pool
         await broker.connect()
         js = jetstream(broker)
         await declare_stream(js, events_stream())
         relay = Relay("intake", pool, js, wakeup)
+        intake.backlog = lambda: relay.backlog
         relay_task = asyncio.create_task(relay.run(), name="relay")
         holder["relay"], holder["intake"] = relay, intake
         await broker.start()

@@ -2,7 +2,8 @@
 
 The subject names the agency; NATS permissions let an agency's user publish only under
 its own intake.<agency_id>.>, so the subject is the credential. The reply body is what
-HTTP would answer, with the HTTP status in the `Status` header."""
+HTTP would answer, with the HTTP status in the `Qianshou-Status` header (NATS itself
+uses `Status` for protocol statuses: a reply carrying `Status: 503` reads as "no responders")."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ async def _raw(msg: NatsMessage) -> bytes:
 
 
 def reply(answer: Answer) -> NatsResponse:
-    headers = {"Status": str(answer.status), **(answer.headers or {})}
+    headers = {"Qianshou-Status": str(answer.status), **(answer.headers or {})}
     return NatsResponse(orjson.dumps(answer.body), headers=headers)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,11 +34,22 @@ class Intake:
     pool: asyncpg.Pool
     vault: Vault
     relay_wakeup: asyncio.Event
+    backlog: Callable[[], int] = lambda: 0
+    max_backlog: int = 100_000
 
     async def submit(
         self, body: bytes, principal: Principal, subject_type: str | None = None
     ) -> Answer:
         """Validate, authorize, store and queue for publishing one request's events."""
+        if self.backlog() > self.max_backlog:
+            # EVENTS is not keeping up (NATS down or slow): refuse rather than let the
+            # outbox grow without bound; the frontend retries later, nothing is lost.
+            return error(
+                503,
+                "backlogged",
+                f"over {self.max_backlog} events wait for EVENTS; retry later",
+                headers={"Retry-After": "5"},
+            )
         try:
             request = domain.parse_request(decode_json(body))
             if subject_type is not None:

@@ -193,7 +193,7 @@ async def test_nats_request_reply_answers_like_http(
     wrong_agency = await nc.request(
         "intake.yanghua.visit-logged", orjson.dumps(batch[2]), timeout=10
     )
-    assert (wrong_agency.headers or {}).get("Status") == "403"
+    assert (wrong_agency.headers or {}).get("Qianshou-Status") == "403"
     garbage = await nc.request("intake.lanxing.visit-logged", b"\x00\xffnot json", timeout=10)
     assert orjson.loads(garbage.data)["code"] == "malformed"
     on_stream = await _on_stream(nc, 3)

@@ -1,0 +1,84 @@
+"""The dead-letter stream, for operators: list what was parked, show one, replay it.
+
+Replaying publishes the original event again on its original EVENTS subject (with a new
+Nats-Msg-Id, so the stream takes it) and removes it from DEADLETTER. Consumers that had
+applied it skip it (they are idempotent by event id); the one that failed tries again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nats.js import JetStreamContext
+from nats.js.api import RawStreamMsg
+from nats.js.errors import NotFoundError
+
+from shared.subjects import DEAD_LETTER_STREAM
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    seq: int
+    service: str
+    subject: str
+    reason: str
+    stream_seq: int
+    data: bytes
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "service": self.service,
+            "subject": self.subject,
+            "stream_seq": self.stream_seq,
+            "reason": self.reason,
+        }
+
+
+def _letter(msg: RawStreamMsg) -> DeadLetter:
+    headers = msg.headers or {}
+    return DeadLetter(
+        seq=int(msg.seq or 0),
+        service=headers.get("Qianshou-Service", ""),
+        subject=headers.get("Qianshou-Subject", ""),
+        reason=headers.get("Qianshou-Reason", ""),
+        stream_seq=int(headers.get("Qianshou-Stream-Seq", "0")),
+        data=msg.data or b"",
+    )
+
+
+async def letters(
+    js: JetStreamContext, service: str | None = None, limit: int = 1000
+) -> list[DeadLetter]:
+    """Parked events, oldest first (at most `limit`)."""
+    try:
+        state = (await js.stream_info(DEAD_LETTER_STREAM)).state
+    except NotFoundError:
+        return []
+    out: list[DeadLetter] = []
+    seq = state.first_seq
+    while seq and seq <= state.last_seq and len(out) < limit:
+        try:
+            msg = await js.get_msg(DEAD_LETTER_STREAM, seq=seq, next=True)
+        except NotFoundError:
+            break
+        letter = _letter(msg)
+        if service is None or letter.service == service:
+            out.append(letter)
+        seq = letter.seq + 1
+    return out
+
+
+async def letter(js: JetStreamContext, seq: int) -> DeadLetter:
+    return _letter(await js.get_msg(DEAD_LETTER_STREAM, seq=seq))
+
+
+async def replay(js: JetStreamContext, seq: int) -> DeadLetter:
+    """Publish a parked event again on its original subject, then remove it from DEADLETTER."""
+    parked = await letter(js, seq)
+    await js.publish(
+        parked.subject, parked.data, headers={"Nats-Msg-Id": f"replay:{seq}"}, timeout=5
+    )
+    await js.delete_msg(DEAD_LETTER_STREAM, seq)
+    return parked
