@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from shared.settings import SERVICE_PORTS, data_dir, local_secret, token_secrets
-from shared.tokens import Principal, issue
+from shared.tokens import Principal, issue, verify
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -123,6 +123,59 @@ def _demo_events() -> list[dict[str, Any]]:
     return reference_programme()
 
 
+def cmd_revoke(args: argparse.Namespace) -> int:
+    """Put a token's id on the revocation list every service follows."""
+    import asyncio
+
+    import jwt
+    import nats
+
+    from shared.revocations import revoke
+    from shared.settings import nats_credentials, nats_url
+
+    token_id = args.token
+    if token_id.count(".") == 2:  # a whole token: take its id (signature checked first)
+        verify(token_id, token_secrets(), allow_expired=True)
+        token_id = jwt.decode(token_id, options={"verify_signature": False})["jti"]
+
+    async def run() -> None:
+        user, password = nats_credentials("admin")
+        nc = await nats.connect(nats_url(), user=user, password=password)
+        try:
+            await revoke(nc.jetstream(), token_id, args.reason)
+        finally:
+            await nc.close()
+
+    asyncio.run(run())
+    print(f"revoked token {token_id}")
+    return 0
+
+
+def cmd_agency(args: argparse.Namespace) -> int:
+    """Credentials for a new agency: an HTTP token and a NATS user limited to its subjects."""
+    import re
+
+    from deploy.natsauth import add_agency_locally, agency_user, inbox_prefix
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", args.agency_id):
+        print(
+            "qianshou agency add: an agency id is lowercase letters, digits, - and _",
+            file=sys.stderr,
+        )
+        return 2
+    password = add_agency_locally(data_dir(), args.agency_id)
+    token = issue(
+        token_secrets()[0], Principal(role="agency", agency_id=args.agency_id), ttl_s=args.ttl
+    )
+    print(f"agency          {args.agency_id}")
+    print(f"HTTP token      {token}")
+    print(f"NATS user       {agency_user(args.agency_id)}")
+    print(f"NATS password   {password}")
+    print(f"NATS inbox      {inbox_prefix(args.agency_id)}  (nats.connect(..., inbox_prefix=...))")
+    print(f"may publish     intake.{args.agency_id}.<type>  (request/reply)")
+    return 0
+
+
 def cmd_dlq(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -130,10 +183,11 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     import orjson
 
     from shared import deadletters
-    from shared.settings import nats_url
+    from shared.settings import nats_credentials, nats_url
 
     async def run() -> Any:
-        nc = await nats.connect(nats_url())
+        user, password = nats_credentials("admin")
+        nc = await nats.connect(nats_url(), user=user, password=password)
         js = nc.jetstream()
         try:
             if args.dlq_command == "list":
@@ -181,8 +235,21 @@ def main(argv: list[str] | None = None) -> int:
     tissue.add_argument("--region", help="region code prefix (role province), e.g. 22 or 2224")
     tissue.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="seconds of validity")
     tissue.set_defaults(func=cmd_token)
+    trevoke = token_sub.add_parser("revoke", help="refuse a token from now on, in every service")
+    trevoke.add_argument("token", help="the token, or its id (jti)")
+    trevoke.add_argument("--reason", default="revoked by an administrator")
+    trevoke.set_defaults(func=cmd_revoke)
 
     sub.add_parser("reporting", help="reporting's own commands (qianshou reporting --help)")
+
+    agency = sub.add_parser("agency", help="agencies' credentials")
+    agency_sub = agency.add_subparsers(dest="agency_command", required=True)
+    agency_add = agency_sub.add_parser("add", help="an HTTP token and a NATS user for an agency")
+    agency_add.add_argument("agency_id")
+    agency_add.add_argument(
+        "--ttl", type=int, default=365 * 24 * 3600, help="token validity, seconds"
+    )
+    agency_add.set_defaults(func=cmd_agency)
 
     dlq = sub.add_parser("dlq", help="events consumers gave up on (the DEADLETTER stream)")
     dlq_sub = dlq.add_subparsers(dest="dlq_command", required=True)

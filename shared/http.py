@@ -3,6 +3,8 @@ auth, /healthz, /readyz, /metrics and the AsyncAPI document of its NATS side."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -12,9 +14,12 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from nats.js import JetStreamContext
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.ratelimit import RateLimiter
+from shared.revocations import Revoked
 from shared.tokens import Principal, TokenError, verify
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
@@ -90,7 +95,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def bearer_principal(request: Request, secrets: tuple[str, ...]) -> Principal:
-    """The caller named by the Authorization header, or a 401 ApiError."""
+    """The caller named by the Authorization header, or a 401 ApiError (no, bad, expired or
+    revoked token) or 429 (over the caller's rate limit)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -98,11 +104,23 @@ def bearer_principal(request: Request, secrets: tuple[str, ...]) -> Principal:
             401, "unauthorized", "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
         )
     try:
-        return verify(token.strip(), secrets)
+        principal = verify(token.strip(), secrets)
     except TokenError as exc:
         raise ApiError(
             401, "unauthorized", str(exc), headers={"WWW-Authenticate": "Bearer"}
         ) from exc
+    revoked = getattr(request.app.state, "revoked", None)
+    if revoked is not None and principal.token_id in revoked:
+        raise ApiError(401, "unauthorized", "token revoked", headers={"WWW-Authenticate": "Bearer"})
+    limiter = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None and (wait := limiter.allow(principal.caller)):
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many requests from {principal.caller}",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
+    return principal
 
 
 def service_app(
@@ -168,3 +186,21 @@ def run(app: FastAPI, host: str, port: int) -> None:
     uvicorn.run(
         app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10, lifespan="on"
     )
+
+
+def guard(app: FastAPI, js: JetStreamContext) -> asyncio.Task[None]:
+    """Turn on token revocation (followed from NATS) and per-caller rate limits for `app`;
+    returns the task that follows revocations (cancel it on shutdown)."""
+    revoked = Revoked()
+    app.state.revoked = revoked
+    app.state.rate_limiter = RateLimiter.from_env()
+    return asyncio.create_task(revoked.follow(js), name="revocations")
+
+
+async def stop_tasks(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel background tasks and wait until each has finished."""
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -3,6 +3,7 @@ in README.md ("Configuration"); keep the two in step."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,10 +65,25 @@ class ServiceSettings:
             port=int(_env(f"{upper}_PORT", str(SERVICE_PORTS[name]))),
             database_url=database_url,
             nats_url=nats_url(),
-            nats_user=os.environ.get(f"{upper}_NATS_USER") or None,
-            nats_password=os.environ.get(f"{upper}_NATS_PASSWORD") or None,
+            nats_user=nats_credentials(name)[0],
+            nats_password=nats_credentials(name)[1],
             token_secrets=token_secrets(),
         )
+
+
+def nats_credentials(name: str) -> tuple[str | None, str | None]:
+    """A service's (or "admin"'s) NATS user: from <NAME>_NATS_USER / _PASSWORD, else from
+    the local stack's users file, else none (a server without authorization)."""
+    upper = name.upper()
+    user = os.environ.get(f"{upper}_NATS_USER") or None
+    if user:
+        return user, os.environ.get(f"{upper}_NATS_PASSWORD") or None
+    users_file = data_dir() / "secrets" / "nats-users.json"
+    if users_file.exists():
+        password = json.loads(users_file.read_text()).get("services", {}).get(name)
+        if password:
+            return name, password
+    return None, None
 
 
 def token_secrets() -> tuple[str, ...]:

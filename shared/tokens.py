@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import jwt
@@ -29,6 +29,12 @@ class Principal:
     role: Role
     agency_id: str | None = None
     region: str | None = None
+    token_id: str | None = field(default=None, compare=False)  # jti, for revocation
+
+    @property
+    def caller(self) -> str:
+        """A key for per-caller limits: the agency, the province, or admin."""
+        return self.agency_id or self.region or self.role
 
     def covers_region(self, region_code: str | None) -> bool:
         """True when this principal may act on data of an agency in `region_code`."""
@@ -66,7 +72,7 @@ def issue(secret: str, principal: Principal, ttl_s: int = DEFAULT_TTL_S) -> str:
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def verify(token: str, secrets: tuple[str, ...]) -> Principal:
+def verify(token: str, secrets: tuple[str, ...], allow_expired: bool = False) -> Principal:
     """The principal a token names, or TokenError."""
     last: Exception | None = None
     for secret in secrets:
@@ -76,7 +82,7 @@ def verify(token: str, secrets: tuple[str, ...]) -> Principal:
                 secret,
                 algorithms=["HS256"],
                 issuer=ISSUER,
-                options={"require": ["exp", "iat", "role"]},
+                options={"require": ["exp", "iat", "role"], "verify_exp": not allow_expired},
             )
         except jwt.ExpiredSignatureError as exc:
             raise TokenError("token expired") from exc
@@ -89,7 +95,10 @@ def verify(token: str, secrets: tuple[str, ...]) -> Principal:
         if role not in ("agency", "province", "admin"):
             raise TokenError("invalid token: unknown role")
         principal = Principal(
-            role=role, agency_id=claims.get("agency"), region=claims.get("region")
+            role=role,
+            agency_id=claims.get("agency"),
+            region=claims.get("region"),
+            token_id=claims.get("jti"),
         )
         if (role == "agency" and not principal.agency_id) or (
             role == "province" and not principal.region

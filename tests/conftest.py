@@ -16,6 +16,7 @@ import nats
 import pytest
 from nats.aio.client import Client
 
+from deploy.natsauth import NatsUsers
 from deploy.natsserver import LocalNats, free_port
 from deploy.postgres import LocalPostgres
 from deploy.stack import SERVICES, Stack
@@ -52,8 +53,12 @@ def pg_url() -> Iterator[str]:
 
 @pytest.fixture
 def nats_server(tmp_path: Path) -> Iterator[LocalNats]:
-    """A fresh NATS server with JetStream for one test."""
-    server = LocalNats(tmp_path / "nats", free_port())
+    """A fresh NATS server with JetStream for one test, with authorization on as shipped:
+    a user per service, and agencies lanxing and yanghua."""
+    users = NatsUsers.load(tmp_path / "nats-users.json")
+    for agency_id in ("lanxing", "yanghua"):
+        users.add_agency(agency_id)
+    server = LocalNats(tmp_path / "nats", free_port(), users=users)
     server.start()
     try:
         yield server
@@ -63,7 +68,14 @@ def nats_server(tmp_path: Path) -> Iterator[LocalNats]:
 
 @pytest.fixture
 async def nc(nats_server: LocalNats) -> AsyncIterator[Client]:
-    client = await nats.connect(nats_server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    assert nats_server.users is not None
+    client = await nats.connect(
+        nats_server.url,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.2,
+        user="admin",
+        password=nats_server.users.services["admin"],
+    )
     try:
         yield client
     finally:
@@ -77,13 +89,14 @@ def db_prefix() -> str:
 
 @pytest.fixture
 def stack(tmp_path: Path, nats_server: LocalNats, pg_url: str, db_prefix: str) -> Iterator[Stack]:
-    """The services on this test's NATS and databases; start them with `stack.start(...)`."""
+    """The services on this test's NATS and databases; start them with `stack.up(...)`."""
     the_stack = Stack(
         data_dir=tmp_path / "data",
         nats_url=nats_server.url,
         database_url=pg_url,
         ports={name: free_port() for name in SERVICES},
         db_prefix=db_prefix,
+        nats_users=nats_server.users,
         log_dir=tmp_path / "logs",
         extra_env={"QIANSHOU_TOKEN_SECRETS": TEST_SECRET, "QIANSHOU_PII_KEY": TEST_PII_KEY},
     )

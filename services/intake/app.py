@@ -13,14 +13,14 @@ from fastapi import FastAPI
 
 from services.intake import bus
 from services.intake.handlers import Intake
-from services.intake.http import router
+from services.intake.http import clients_router, router
 from services.intake.personal import Vault
 from shared import asyncapi
 from shared.asyncapi import EVENTS_OUT, Channel
 from shared.broker import declare_stream, events_stream, jetstream, make_broker
 from shared.db import open_pool
 from shared.events import incoming_events
-from shared.http import service_app
+from shared.http import guard, service_app, stop_tasks
 from shared.outbox import Relay
 from shared.readiness import database_ok, nats_ok
 from shared.settings import ServiceSettings
@@ -69,16 +69,14 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         await declare_stream(js, events_stream())
         relay = Relay("intake", pool, js, wakeup)
         intake.backlog = lambda: relay.backlog
-        relay_task = asyncio.create_task(relay.run(), name="relay")
+        tasks = [asyncio.create_task(relay.run(), name="relay"), guard(app, js)]
         holder["relay"], holder["intake"] = relay, intake
         await broker.start()
         try:
             yield
         finally:
             await broker.stop()  # no new NATS requests; in-flight ones finish
-            relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay_task
+            await stop_tasks(tasks)
             await pool.close()
 
     async def readiness() -> dict[str, bool]:
@@ -92,6 +90,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         DESCRIPTION,
     )
     app.include_router(router)
+    app.include_router(clients_router)
     _document_event_schemas(app)
     return app
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from services.intake import domain, store
+from services.intake import clients, domain, store
 from services.intake.metrics import EVENTS
 from services.intake.personal import Vault
 from shared.tokens import Principal
@@ -82,3 +82,29 @@ class Intake:
         if record is None:
             return error(404, "not_found", f"no event {event_id!r} of agency {agency!r}")
         return Answer(200, {"status": "recorded", **record})
+
+    async def personal_data(self, principal: Principal, client_id: str, reason: str) -> Answer:
+        """A client's personal data, for its own agency only, with a reason that is audited."""
+        if principal.role != "agency" or principal.agency_id is None:
+            return error(403, "forbidden", "only the client's own agency reads personal data")
+        try:
+            found = await clients.read(
+                self.pool, self.vault, principal, principal.agency_id, client_id, reason
+            )
+        except clients.Erased:
+            return error(410, "erased", f"client {client_id!r} was erased")
+        if found is None:
+            return error(
+                404, "not_found", f"no client {client_id!r} of agency {principal.agency_id!r}"
+            )
+        return Answer(200, found)
+
+    async def erase(self, principal: Principal, client_id: str, reason: str) -> Answer:
+        """Destroy a client's key material (PIPL erasure); the aggregates stay."""
+        if principal.role != "agency" or principal.agency_id is None:
+            return error(403, "forbidden", "only the client's own agency erases a client")
+        if not await clients.erase(self.pool, principal, principal.agency_id, client_id, reason):
+            return error(
+                404, "not_found", f"no client {client_id!r} of agency {principal.agency_id!r}"
+            )
+        return Answer(200, {"client_id": client_id, "status": "erased"})

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.handlers import Answer, Intake, error
 from shared.http import bearer_principal, json_response
@@ -13,6 +14,7 @@ from shared.http import bearer_principal, json_response
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a thousand events with room to spare
 
 router = APIRouter(prefix="/v1", tags=["events"])
+clients_router = APIRouter(prefix="/v1/clients", tags=["personal data"])
 
 
 def _answer(answer: Answer) -> Response:
@@ -84,3 +86,31 @@ async def get_event(
     intake: Intake = request.app.state.intake
     principal = bearer_principal(request, request.app.state.token_secrets)
     return _answer(await intake.lookup(principal, event_id, agency))
+
+
+Reason = Annotated[
+    str, Query(min_length=3, max_length=500, description="why it is needed (audited)")
+]
+
+
+@clients_router.get(
+    "/{client_id}/personal-data", summary="A client's name, ID number and phone (audited)"
+)
+async def personal_data(request: Request, client_id: str, reason: Reason) -> Response:
+    intake: Intake = request.app.state.intake
+    principal = bearer_principal(request, request.app.state.token_secrets)
+    return _answer(await intake.personal_data(principal, client_id, reason))
+
+
+class Erasure(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, Field(min_length=3, max_length=500)]
+
+
+@clients_router.post(
+    "/{client_id}/erasure", summary="Erase a client's personal data (crypto-shredding)"
+)
+async def erase(request: Request, client_id: str, body: Erasure) -> Response:
+    intake: Intake = request.app.state.intake
+    principal = bearer_principal(request, request.app.state.token_secrets)
+    return _answer(await intake.erase(principal, client_id, body.reason))

@@ -1,7 +1,8 @@
 """Personal data of clients (names, ID numbers, phones): encrypted at rest, never published.
 
-Each client has its own data key (AES-256-GCM), stored only wrapped by the key-encryption
-key, which lives outside the database (QIANSHOU_PII_KEY or the local stack's secret file).
+Each client has its own data key (AES-256-GCM), stored only wrapped by its agency's key,
+which is stored only wrapped by the key-encryption key; that one lives outside the
+database (QIANSHOU_PII_KEY or the local stack's secret file).
 The ID number also gets a keyed HMAC, so the same person registered twice can be found
 without decrypting anything; an unkeyed hash would be reversible by brute force.
 """
@@ -33,13 +34,9 @@ class Vault:
         mac = hmac.new(master, b"qianshou lookup-hmac", hashlib.sha256).digest()
         return cls(kek=kek, hmac_key=mac)
 
-    def new_data_key(self, aad: bytes) -> tuple[bytes, bytes]:
-        """A fresh data key and its wrapped form (to store)."""
-        key = AESGCM.generate_key(bit_length=256)
-        return key, self.seal(self.kek, key, aad)
-
-    def unwrap(self, wrapped: bytes, aad: bytes) -> bytes:
-        return self.open(self.kek, wrapped, aad)
+    @staticmethod
+    def new_key() -> bytes:
+        return AESGCM.generate_key(bit_length=256)
 
     @staticmethod
     def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from services.intake import clients
 from services.intake.domain import (
     Publication,
     Request,
@@ -21,9 +22,9 @@ from services.intake.domain import (
     settle_against_log,
     settle_repeats_within,
 )
-from services.intake.personal import Vault, client_aad
+from services.intake.personal import Vault
 from shared import faults
-from shared.events import AgencyRegistered, ClientRegistered
+from shared.events import AgencyRegistered
 
 
 async def regions_of(conn: asyncpg.Connection | asyncpg.Pool, agencies: set[str]) -> dict[str, str]:
@@ -61,7 +62,7 @@ async def record(pool: asyncpg.Pool, request: Request, vault: Vault) -> list[Sub
         for sub, _ in accepted:
             sub.status = "accepted"
         await _fill_outbox(conn, [(seqs[s.key], p) for s, p in accepted])
-        await _keep_personal_data(conn, vault, [(seqs[s.key], s) for s, _ in accepted])
+        await clients.keep(conn, vault, [(seqs[s.key], s) for s, _ in accepted])
     faults.point("intake.after_commit")  # committed, not yet answered nor published
     return [s for s, _ in accepted]
 
@@ -133,56 +134,6 @@ async def _fill_outbox(conn: asyncpg.Connection, items: list[tuple[int, Publicat
             "INSERT INTO outbox (seq, subject, msg_id, body) VALUES ($1, $2, $3, $4)",
             [(seq, p.subject, p.msg_id, p.body) for seq, p in items],
         )
-
-
-async def _keep_personal_data(
-    conn: asyncpg.Connection, vault: Vault, items: list[tuple[int, Submission]]
-) -> None:
-    clients = [
-        (seq, s) for seq, s in items if isinstance(s.event and s.event.payload, ClientRegistered)
-    ]
-    for seq, sub in clients:
-        assert sub.event is not None
-        payload = sub.event.payload
-        assert isinstance(payload, ClientRegistered)
-        aad = client_aad(sub.event.agency_id, payload.client_id)
-        data_key = await _client_key(conn, vault, sub.event.agency_id, payload.client_id, aad)
-        await conn.execute(
-            "INSERT INTO client_personal (agency_id, client_id, event_seq, name_enc,"
-            " id_number_enc, phone_enc, id_number_hmac) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            sub.event.agency_id,
-            payload.client_id,
-            seq,
-            vault.seal(data_key, payload.name.encode(), aad),
-            _seal_optional(vault, data_key, payload.id_number, aad),
-            _seal_optional(vault, data_key, payload.phone, aad),
-            vault.id_number_hmac(payload.id_number) if payload.id_number else None,
-        )
-
-
-def _seal_optional(vault: Vault, key: bytes, value: str | None, aad: bytes) -> bytes | None:
-    return vault.seal(key, value.encode(), aad) if value else None
-
-
-async def _client_key(
-    conn: asyncpg.Connection, vault: Vault, agency_id: str, client_id: str, aad: bytes
-) -> bytes:
-    wrapped = await conn.fetchval(
-        "SELECT wrapped_key FROM client_keys WHERE agency_id = $1 AND client_id = $2",
-        agency_id,
-        client_id,
-    )
-    if wrapped is None:
-        _, fresh = vault.new_data_key(aad)
-        wrapped = await conn.fetchval(
-            "INSERT INTO client_keys (agency_id, client_id, wrapped_key) VALUES ($1, $2, $3)"
-            " ON CONFLICT (agency_id, client_id) DO UPDATE SET wrapped_key = client_keys.wrapped_key"
-            " RETURNING wrapped_key",
-            agency_id,
-            client_id,
-            fresh,
-        )
-    return vault.unwrap(wrapped, aad)
 
 
 async def event_record(pool: asyncpg.Pool, agency_id: str, event_id: str) -> dict[str, Any] | None:

@@ -25,7 +25,7 @@ from shared.broker import (
     stream_exists,
 )
 from shared.db import open_pool
-from shared.http import service_app
+from shared.http import guard, service_app, stop_tasks
 from shared.readiness import database_ok, nats_ok
 from shared.settings import ServiceSettings
 from shared.subjects import EVENTS_STREAM
@@ -55,11 +55,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     broker = make_broker(settings)
     ASYNCAPI = asyncapi.document("reporting", DESCRIPTION, settings.nats_url, CHANNELS)
     holder: dict[str, Any] = {}
-    lag_task: asyncio.Task[None] | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        nonlocal lag_task
         pool = await open_pool(settings.database_url, MIGRATIONS)
         holder["pool"] = pool
         await broker.connect()
@@ -72,12 +70,12 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         await broker.start()
         consumer = CONSUMER.start(broker, pool, projections.apply)
         holder["consumer"] = consumer
-        lag_task = asyncio.create_task(_watch_lag(broker), name="lag")
+        tasks = [asyncio.create_task(_watch_lag(broker), name="lag"), guard(app, js)]
         try:
             yield
         finally:
-            lag_task.cancel()
             await consumer.stop()  # the batch in hand commits and is acked, or is redelivered
+            await stop_tasks(tasks)
             await broker.stop()
             await pool.close()
 

@@ -28,7 +28,7 @@ from shared.broker import jetstream, make_broker, stream_exists
 from shared.clock import clock_from_env
 from shared.consumer import EventConsumer
 from shared.db import open_pool
-from shared.http import service_app
+from shared.http import guard, service_app, stop_tasks
 from shared.outbox import Relay
 from shared.readiness import database_ok, nats_ok
 from shared.settings import ServiceSettings
@@ -132,17 +132,14 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             asyncio.create_task(
                 _forever("sweep", scheduling.sweep, config.sweep_interval_s), name="sweep"
             ),
+            guard(app, jetstream(broker)),
         ]
         try:
             yield
         finally:
             if "consumer" in holder:
                 await holder["consumer"].stop()  # the batch in hand commits and is acked
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await stop_tasks(tasks)
             await broker.stop()
             await pool.close()
 

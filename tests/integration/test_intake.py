@@ -210,7 +210,7 @@ async def test_sigkill_after_storing_loses_nothing(
     events = [visit(f"c-{n}") for n in range(20)]
     with pytest.raises(httpx.HTTPError):  # the process dies before it answers
         await _post(stack, events, token("agency", "lanxing"))
-    assert not stack.services["intake"].running()
+    await eventually(lambda: not stack.services["intake"].running(), timeout_s=10)
     del stack.extra_env["QIANSHOU_FAULTS"]
     stack.up("intake")
     on_stream = await _on_stream(nc, 20)

@@ -38,13 +38,31 @@ CREATE TABLE outbox (
     attempts   int NOT NULL DEFAULT 0
 );
 
--- Personal data of clients: AES-GCM ciphertexts under a per-client data key, which is
--- itself wrapped by the key-encryption key (never stored here). Erasing a client deletes
--- its data key, so the ciphertexts become unreadable.
-CREATE TABLE client_keys (
+-- Personal data of clients: AES-GCM ciphertexts under a per-client data key. Keys live in
+-- their own schema, apart from the data: each agency has a data key wrapped by the
+-- key-encryption key (which is never stored in the database), and each client's key is
+-- wrapped by its agency's key. Erasing a client deletes its key: its ciphertexts become
+-- unreadable everywhere, backups included, while the aggregates stay.
+CREATE SCHEMA keyring;
+
+CREATE TABLE keyring.agency_keys (
+    agency_id   text PRIMARY KEY,
+    wrapped_key bytea NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE keyring.client_keys (
     agency_id   text NOT NULL,
     client_id   text NOT NULL,
     wrapped_key bytea NOT NULL,
+    PRIMARY KEY (agency_id, client_id)
+);
+
+CREATE TABLE client_erasures (
+    agency_id  text NOT NULL,
+    client_id  text NOT NULL,
+    erased_at  timestamptz NOT NULL DEFAULT now(),
+    erased_by  text NOT NULL,
     PRIMARY KEY (agency_id, client_id)
 );
 
@@ -59,3 +77,20 @@ CREATE TABLE client_personal (
     PRIMARY KEY (agency_id, client_id, event_seq)
 );
 CREATE INDEX client_personal_id_number ON client_personal (id_number_hmac);
+
+-- Every read of personal data (and every erasure): who, when, which client, why.
+CREATE TABLE personal_data_audit (
+    seq        bigserial PRIMARY KEY,
+    at         timestamptz NOT NULL DEFAULT now(),
+    actor      text NOT NULL,               -- role:agency-or-region, and the token id
+    agency_id  text NOT NULL,
+    client_id  text NOT NULL,
+    action     text NOT NULL,               -- 'read' or 'erase'
+    reason     text NOT NULL
+);
+CREATE FUNCTION audit_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'personal_data_audit is append-only';
+END $$;
+CREATE TRIGGER personal_data_audit_append_only BEFORE UPDATE OR DELETE ON personal_data_audit
+    FOR EACH ROW EXECUTE FUNCTION audit_is_append_only();
