@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from services.reporting import access, export
 from services.reporting.handlers import Reports
+from services.reporting.suppression import suppress_report
 from shared.http import ApiError, bearer_principal, json_response
 from shared.tokens import Principal
 
@@ -24,6 +25,9 @@ Region = Annotated[
     ),
 ]
 Ident = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
+Suppress = Annotated[
+    bool, Query(description="hide counts of 1 to 4 (and what would reveal them): for exports")
+]
 Breakdown = Annotated[Literal["month", "quarter", "year", "region"] | None, Query()]
 
 
@@ -51,11 +55,13 @@ async def summary(
     start: Annotated[date | None, Query(alias="from")] = None,
     end: Annotated[date | None, Query(alias="to")] = None,
     breakdown: Breakdown = None,
+    suppress: Suppress = False,
 ) -> Response:
     reports, principal = _caller(request)
     _dates(start, end)
     scope = await reports.scope(principal, region, agency, pairing, project, start, end)
-    return json_response(await reports.summary(scope, breakdown))
+    body = await reports.summary(scope, breakdown)
+    return json_response(suppress_report(body) if suppress else body)
 
 
 @router.get(
@@ -71,11 +77,14 @@ async def summary_csv(
     end: Annotated[date | None, Query(alias="to")] = None,
     breakdown: Breakdown = None,
     lang: Annotated[Literal["en", "zh-CN"], Query()] = "en",
+    suppress: Suppress = False,
 ) -> Response:
     reports, principal = _caller(request)
     _dates(start, end)
     scope = await reports.scope(principal, region, agency, pairing, project, start, end)
     body = await reports.summary(scope, breakdown)
+    if suppress:
+        body = suppress_report(body)
     rows = [export.flatten(_label(scope.region, scope.agency, scope.pairing), body)]
     rows += [
         export.flatten(line.get("period") or line.get("region", ""), line["summary"])

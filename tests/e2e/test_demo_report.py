@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from deploy.cli import publish
 from deploy.demo import PAIRING, reference_programme
 from deploy.stack import Stack
+from tests.support.events import agency, client, visit
+from tests.support.polling import eventually
 from tests.support.reports import caught_up as _caught_up
 from tests.support.reports import report as _report
 
@@ -105,3 +109,41 @@ async def test_csv_has_bom_and_chinese_headers(
         )
         == 16
     )
+
+
+async def test_suppressed_export_hides_small_cells(
+    demo_stack: Stack, token: Callable[..., str]
+) -> None:
+    """A two-client agency in Jilin city (2202) beside the demo: its count is hidden, and
+    so is the one that would give it away (province total minus the other lines)."""
+    admin = token("admin")
+    tiny = [
+        agency("tiny", "220202"),
+        client("t-1", agency_id="tiny"),
+        client("t-2", agency_id="tiny"),
+        visit("t-1", agency_id="tiny"),
+        visit("t-2", agency_id="tiny"),
+    ]
+    publish(demo_stack.services["intake"].url, tiny, lambda a: token("agency", a))
+    await _caught_up(demo_stack, token)
+
+    def counted() -> dict[str, Any] | None:
+        body = _report(demo_stack, admin, region="22", breakdown="region").json()
+        return (
+            body if [b["region"] for b in body["breakdown"]] == ["2201", "2202", "2224"] else None
+        )
+
+    plain = await eventually(counted, timeout_s=30)
+    assert [b["summary"]["clients_served"] for b in plain["breakdown"]] == [0, 2, 77]
+    hidden = _report(demo_stack, admin, region="22", breakdown="region", suppress="true").json()
+    assert [b["summary"]["clients_served"] for b in hidden["breakdown"]] == [0, "<5", "<5"]
+    assert hidden["clients_served"] == 79 and hidden["suppression"]
+    csv = _report(
+        demo_stack,
+        admin,
+        "/v1/reports/summary.csv",
+        region="22",
+        breakdown="region",
+        suppress="true",
+    )
+    assert "<5" in csv.content.decode("utf-8-sig")

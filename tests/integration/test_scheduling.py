@@ -13,34 +13,15 @@ import asyncpg
 import httpx
 import orjson
 from nats.aio.client import Client
-from nats.errors import TimeoutError as NatsTimeout
 
 from deploy.natsserver import free_port
 from deploy.stack import ServiceProcess, Stack
 from shared.settings import with_database
-from tests.support.events import agency, client, envelope, visit
+from tests.support.events import agency, client, envelope, read_stream, visit
 from tests.support.polling import eventually
 
 Token = Callable[..., str]
 KOREAN_SPEAKERS = {"kim", "park"}
-
-
-async def read_stream(nc: Client, subject: str) -> list[dict[str, Any]]:
-    """Every message on EVENTS under `subject`. Like tests.support.events.read_stream, but
-    nats-py's fetch may also end with the builtin TimeoutError, which that one lets escape."""
-    sub = await nc.jetstream().pull_subscribe(subject, stream="EVENTS")
-    out: list[dict[str, Any]] = []
-    try:
-        while True:
-            try:
-                msgs = await sub.fetch(500, timeout=0.5)
-            except (NatsTimeout, TimeoutError):
-                return out
-            for m in msgs:
-                out.append({"subject": m.subject, **orjson.loads(m.data)})
-                await m.ack()
-    finally:
-        await sub.unsubscribe()
 
 
 def _set_clock(path: Path, iso: str) -> None:
@@ -409,3 +390,32 @@ async def test_the_horizon_rolls_forward_as_time_passes(
     slots = await _visits(url, yanghua, plan="comfort-c2")
     assert slots[-1]["window_start"] == "2020-01-20T14:00:00+08:00"
     assert [s["status"] for s in slots] == ["overdue"] * 4 + ["due"] * 8  # 4 Mondays passed
+
+
+async def test_reporting_counts_scheduled_and_overdue_visits(
+    stack: Stack, token: Token, tmp_path: Path
+) -> None:
+    """visit-scheduled and visit-overdue go through EVENTS into reporting's KPIs."""
+    clock = _start(stack, tmp_path, "2019-11-01T08:00:00+08:00")
+    stack.up("reporting")
+    url = stack.services["scheduling"].url
+    yanghua = await _ready_yanghua(stack, url, token)
+    plan = await _create_plan(url, yanghua, _plan("med-c1", "c-1", "09:00", "11:00"))
+    assert len(plan["slots"]) == 8
+    _set_clock(clock, "2019-11-12T12:00:00+08:00")  # two windows (4 and 11 Nov) have ended
+    admin = token("admin")
+
+    async def figures() -> tuple[int, int] | None:
+        resp = await _call(
+            stack.services["reporting"].url,
+            "GET",
+            "/v1/reports/summary",
+            admin,
+            region="2224",
+            **{"from": "2019-11-01", "to": "2019-12-31"},
+        )
+        body = resp.json()
+        got = (body["visits_scheduled"], body["visits_overdue"])
+        return got if got == (8, 2) else None
+
+    assert await eventually(figures, timeout_s=30, what="8 scheduled, 2 overdue in the report")
