@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from shared.events import TRAINING_KINDS
+
 CST = timezone(timedelta(hours=8))
 PAIRING = "jl-2019-lanxing-wenhua"
 PROJECT = "qingnuan-xiyang"
@@ -284,16 +286,7 @@ def activities() -> Iterator[dict[str, Any]]:
 
 
 def trainings() -> Iterator[dict[str, Any]]:
-    kinds = [
-        "thematic-training",
-        "supervision",
-        "experience-sharing",
-        "demonstration",
-        "online-guidance",
-        "field-visit",
-        "exam-coaching",
-    ]
-    for n, kind in enumerate(kinds):
+    for n, kind in enumerate(TRAINING_KINDS):
         held = date(2019, 6, 10) + timedelta(days=45 * n)
         yield _event(
             "lanxing",

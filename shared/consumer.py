@@ -18,7 +18,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +32,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 
-from shared.broker import dead_letter_stream, declare_stream, jetstream
+from shared.broker import dead_letter_stream, declare_stream, jetstream, stream_exists
 from shared.events import Canonical, canonical_events, upcast
 from shared.subjects import EVENTS_STREAM, dead_letter, events_of_type
 
@@ -132,10 +132,36 @@ class EventConsumer:
                 await sub.unsubscribe()
 
     def start(self, broker: NatsBroker, pool: asyncpg.Pool, apply: Apply) -> RunningConsumer:
-        """Start consuming in a background task; stop it with `await running.stop()`."""
-        stopping = asyncio.Event()
-        task = asyncio.create_task(self.run(broker, pool, apply, stopping), name=self.durable)
-        return RunningConsumer(task, stopping)
+        """Consume in a background task, once EVENTS exists (intake declares it, and may
+        start later); stop it with `await running.stop()`."""
+        running = RunningConsumer(stopping=asyncio.Event())
+        running.task = asyncio.create_task(
+            self._serve(broker, pool, apply, running), name=self.durable
+        )
+        return running
+
+    async def _serve(
+        self, broker: NatsBroker, pool: asyncpg.Pool, apply: Apply, running: RunningConsumer
+    ) -> None:
+        pause = 0.2
+        while not running.stopping.is_set():
+            try:
+                if await stream_exists(jetstream(broker), EVENTS_STREAM):
+                    await self.declare(broker)
+                    break
+                log.info(
+                    "%s: waiting for stream %s (declared by intake)", self.durable, EVENTS_STREAM
+                )
+            except Exception as exc:
+                log.warning("%s: cannot consume EVENTS yet (%s)", self.durable, exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(running.stopping.wait(), pause)
+            pause = min(pause * 2, 5.0)
+        else:
+            return
+        running.consuming = True
+        log.info("consuming EVENTS as %s", self.durable)
+        await self.run(broker, pool, apply, running.stopping)
 
     async def handle(
         self, broker: NatsBroker, pool: asyncpg.Pool, messages: list[Msg], apply: Apply
@@ -213,12 +239,14 @@ class EventConsumer:
 
 @dataclass
 class RunningConsumer:
-    task: asyncio.Task[None]
     stopping: asyncio.Event
+    task: asyncio.Task[None] = field(init=False)
+    consuming: bool = False
 
     @property
     def alive(self) -> bool:
-        return not self.task.done()
+        """Bound to its durable consumer and fetching."""
+        return self.consuming and not self.task.done()
 
     async def stop(self, timeout_s: float = 15.0) -> None:
         """Stop fetching, let the batch in hand commit and ack, then return."""

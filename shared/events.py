@@ -75,6 +75,8 @@ TrainingKind = Literal[
     "field-visit",
     "exam-coaching",
 ]
+ACTIVITY_KINDS: tuple[str, ...] = ActivityKind.__args__  # type: ignore[attr-defined]
+TRAINING_KINDS: tuple[str, ...] = TrainingKind.__args__  # type: ignore[attr-defined]
 Milestone = Literal[
     "agency-registered", "systems-established", "project-undertaken", "methods-mastered"
 ]

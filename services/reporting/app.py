@@ -22,13 +22,11 @@ from shared.broker import (
     jetstream,
     make_broker,
     reports_stream,
-    stream_exists,
 )
 from shared.db import open_pool
 from shared.http import guard, service_app, stop_tasks
 from shared.readiness import database_ok, nats_ok
 from shared.settings import ServiceSettings
-from shared.subjects import EVENTS_STREAM
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 DESCRIPTION = (
@@ -63,8 +61,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         await broker.connect()
         js = jetstream(broker)
         await declare_stream(js, reports_stream())
-        await _wait_for_events_stream(broker)
-        await CONSUMER.declare(broker)
         app.state.reports = Reports(pool=pool, js=js)
         app.state.token_secrets = settings.token_secrets
         await broker.start()
@@ -89,13 +85,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app = service_app("reporting", lifespan, readiness, lambda: ASYNCAPI, DESCRIPTION)
     app.include_router(router)
     return app
-
-
-async def _wait_for_events_stream(broker: Any) -> None:
-    """Intake owns EVENTS; until it has declared it there is nothing to consume."""
-    while not await stream_exists(jetstream(broker), EVENTS_STREAM):
-        log.info("waiting for stream %s (declared by intake)", EVENTS_STREAM)
-        await asyncio.sleep(1.0)
 
 
 async def _watch_lag(broker: Any) -> None:

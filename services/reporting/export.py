@@ -7,18 +7,7 @@ import csv
 import io
 from typing import Any
 
-from shared.events import SERVICES
-
-ACTIVITY_KINDS = ("health-lecture", "group-activity", "community-event")
-TRAINING_KINDS = (
-    "thematic-training",
-    "supervision",
-    "experience-sharing",
-    "demonstration",
-    "online-guidance",
-    "field-visit",
-    "exam-coaching",
-)
+from shared.events import ACTIVITY_KINDS, SERVICES, TRAINING_KINDS
 
 ZH = {
     "line": "范围",

@@ -15,16 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI
-from faststream.nats import NatsBroker
 
 from services.scheduling import projections
 from services.scheduling.handlers import Scheduling
 from services.scheduling.http import router
 from shared import asyncapi
 from shared.asyncapi import DEAD_LETTERS, EVENTS_IN, Channel
-from shared.broker import jetstream, make_broker, stream_exists
+from shared.broker import jetstream, make_broker
 from shared.clock import clock_from_env
 from shared.consumer import EventConsumer
 from shared.db import open_pool
@@ -32,7 +30,6 @@ from shared.http import guard, service_app, stop_tasks
 from shared.outbox import Relay
 from shared.readiness import database_ok, nats_ok
 from shared.settings import ServiceSettings
-from shared.subjects import EVENTS_STREAM
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -87,26 +84,6 @@ async def _forever(name: str, step: Callable[[], Awaitable[None]], pause_s: floa
         await asyncio.sleep(pause_s)
 
 
-async def _consume_once_events_exist(
-    broker: NatsBroker, pool: asyncpg.Pool, holder: dict[str, Any]
-) -> None:
-    """Declare the durable consumer once intake has made EVENTS, then start consuming."""
-    js = jetstream(broker)
-    pause = 0.2
-    while True:
-        try:
-            if await stream_exists(js, EVENTS_STREAM):
-                await CONSUMER.declare(broker)
-                holder["consumer"] = CONSUMER.start(broker, pool, projections.apply)
-                log.info("consuming EVENTS as %s", CONSUMER.durable)
-                return
-            log.info("waiting for stream %s (declared by intake)", EVENTS_STREAM)
-        except Exception as exc:
-            log.warning("cannot consume EVENTS yet (%s)", exc)
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, 5.0)
-
-
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or ServiceSettings.from_env("scheduling")
     config = SchedulingConfig.from_env()
@@ -126,9 +103,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         await broker.connect()
         await broker.start()
         relay = Relay("scheduling", pool, jetstream(broker), wakeup)
+        holder["consumer"] = CONSUMER.start(broker, pool, projections.apply)
         tasks = [
             asyncio.create_task(relay.run(), name="relay"),
-            asyncio.create_task(_consume_once_events_exist(broker, pool, holder), name="consume"),
             asyncio.create_task(
                 _forever("sweep", scheduling.sweep, config.sweep_interval_s), name="sweep"
             ),
@@ -137,8 +114,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            if "consumer" in holder:
-                await holder["consumer"].stop()  # the batch in hand commits and is acked
+            await holder["consumer"].stop()  # the batch in hand commits and is acked
             await stop_tasks(tasks)
             await broker.stop()
             await pool.close()

@@ -9,7 +9,6 @@ from typing import Any
 import orjson
 import pytest
 
-from deploy.demo import reference_programme
 from shared.events import (
     AGENCY_EVENT_TYPES,
     VisitOverdue,
@@ -20,31 +19,16 @@ from shared.events import (
     service_event,
 )
 from shared.validation import validate_incoming
-
-RETRACTION = {
-    "event_id": "r1",
-    "type": "event-retracted",
-    "schema_version": 1,
-    "agency_id": "lanxing",
-    "occurred_at": "2019-11-04T09:30:00+08:00",
-    "payload": {"target_event_id": "e1", "reason": "entered twice"},
-}
-
-
-def _one_of_each() -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for event in [*reference_programme(), RETRACTION]:
-        found.setdefault(event["type"], event)
-    return found
+from tests.support.examples import one_of_each
 
 
 def test_the_demo_covers_every_agency_event_type() -> None:
-    assert set(_one_of_each()) == set(AGENCY_EVENT_TYPES)
+    assert set(one_of_each()) == set(AGENCY_EVENT_TYPES)
 
 
 @pytest.mark.parametrize("event_type", AGENCY_EVENT_TYPES)
 def test_every_event_type_round_trips(event_type: str) -> None:
-    raw = _one_of_each()[event_type]
+    raw = one_of_each()[event_type]
     event = incoming_events.validate_python(raw)
     again = incoming_events.validate_json(orjson.dumps(event.model_dump(mode="json")))
     assert again == event
@@ -85,7 +69,7 @@ def _errors(raw: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _visit() -> dict[str, Any]:
-    return copy.deepcopy(_one_of_each()["visit-logged"])
+    return copy.deepcopy(one_of_each()["visit-logged"])
 
 
 def test_unknown_field_is_rejected_with_its_path() -> None:
@@ -133,7 +117,7 @@ def test_unknown_type_and_version() -> None:
 
 
 def test_nested_list_paths_carry_the_index() -> None:
-    raw = copy.deepcopy(_one_of_each()["training-completed"])
+    raw = copy.deepcopy(one_of_each()["training-completed"])
     raw["payload"]["attendee_worker_ids"][1] = "bad id with spaces"
     assert _errors(raw) == [("invalid", "payload.attendee_worker_ids[1]")]
 
@@ -142,26 +126,26 @@ def test_no_silent_coercion_of_numbers_and_booleans() -> None:
     raw = _visit()
     raw["payload"]["duration_min"] = "30"
     assert _errors(raw) == [("invalid", "payload.duration_min")]
-    client = copy.deepcopy(_one_of_each()["client-registered"])
+    client = copy.deepcopy(one_of_each()["client-registered"])
     client["payload"]["in_difficulty"] = "yes"
     assert _errors(client) == [("invalid", "payload.in_difficulty")]
 
 
 def test_a_client_id_may_not_be_an_id_number_or_phone() -> None:
-    client = copy.deepcopy(_one_of_each()["client-registered"])
+    client = copy.deepcopy(one_of_each()["client-registered"])
     for leaky in ("22240519400101123X", "13904331234"):
         client["payload"]["client_id"] = leaky
         assert _errors(client) == [("invalid", "payload.client_id")]
 
 
 def test_dates_must_be_in_order() -> None:
-    dispatch = copy.deepcopy(_one_of_each()["staff-dispatched"])
+    dispatch = copy.deepcopy(one_of_each()["staff-dispatched"])
     dispatch["payload"]["to_date"] = "2019-01-01"
     assert _errors(dispatch) == [("invalid", "payload")]
 
 
 def test_canonical_client_carries_no_personal_data() -> None:
-    event = incoming_events.validate_python(_one_of_each()["client-registered"])
+    event = incoming_events.validate_python(one_of_each()["client-registered"])
     wire = orjson.dumps(canonical_of(event, "222405", datetime.now(UTC)).model_dump(mode="json"))
     for value in (event.payload.name, event.payload.id_number, event.payload.phone):  # type: ignore[attr-defined]
         assert value and value.encode() not in wire
@@ -170,5 +154,5 @@ def test_canonical_client_carries_no_personal_data() -> None:
 
 
 def test_staff_days_are_inclusive() -> None:
-    event = incoming_events.validate_python(_one_of_each()["staff-dispatched"])
+    event = incoming_events.validate_python(one_of_each()["staff-dispatched"])
     assert event.payload.staff_days == 6  # type: ignore[attr-defined]

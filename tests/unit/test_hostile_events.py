@@ -10,21 +10,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deploy.demo import reference_programme
 from shared.events import AGENCY_EVENT_TYPES, AGENCY_PAYLOADS
 from shared.validation import decode_json, validate_incoming
+from tests.support.examples import one_of_each
 
-RETRACTION = {
-    "event_id": "r1",
-    "type": "event-retracted",
-    "schema_version": 1,
-    "agency_id": "lanxing",
-    "occurred_at": "2019-11-04T09:30:00+08:00",
-    "payload": {"target_event_id": "e1", "reason": "entered twice"},
-}
-EXAMPLES: dict[str, dict[str, Any]] = {}
-for _event in [*reference_programme(), RETRACTION]:
-    EXAMPLES.setdefault(_event["type"], _event)
+EXAMPLES = one_of_each()
 
 ids = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._:-]{0,40}\Z")
 offsets = st.sampled_from(["+08:00", "+00:00", "Z", "-05:00"])
