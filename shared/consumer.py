@@ -33,6 +33,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 
 from shared.broker import dead_letter_stream, declare_stream, jetstream, stream_exists
+from shared.db import unavailable
 from shared.events import Canonical, canonical_events, upcast
 from shared.subjects import EVENTS_STREAM, dead_letter, events_of_type
 
@@ -173,15 +174,33 @@ class EventConsumer:
                 decoded.append((m, decode(m.data)))
             except Poison as exc:
                 await self._dead_letter(broker, m, str(exc))
-        try:
-            await self._apply_batch(pool, [e for _, e in decoded], apply)
-        except Exception as exc:
-            log.warning(
-                "%s: batch of %d failed (%s); retrying one by one", self.durable, len(decoded), exc
-            )
-            for m, event in decoded:
-                await self._one(broker, pool, m, event, apply)
-            return
+        pause = 0.5
+        while True:
+            try:
+                await self._apply_batch(pool, [e for _, e in decoded], apply)
+                break
+            except Exception as exc:
+                if not unavailable(exc):
+                    log.warning(
+                        "%s: batch of %d failed (%s); retrying one by one",
+                        self.durable,
+                        len(decoded),
+                        exc,
+                    )
+                    for m, event in decoded:
+                        await self._one(broker, pool, m, event, apply)
+                    return
+                # The database is away (restarting, failing over): not the events' fault.
+                # Hold on to them, keep them ours (in_progress) and try again, rather than
+                # let redeliveries count them towards the dead-letter stream.
+                log.warning(
+                    "%s: database unavailable (%s); retrying in %.1fs", self.durable, exc, pause
+                )
+                for m, _ in decoded:
+                    with contextlib.suppress(Exception):
+                        await m.in_progress()
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
         for m, _ in decoded:
             await m.ack()
 

@@ -86,3 +86,21 @@ async def open_pool(database_url: str, migrations: Path, max_size: int = 10) -> 
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=max_size)
     assert pool is not None
     return pool
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Errors that say the database cannot be reached now, not that the events are bad."""
+    return isinstance(
+        exc,
+        (
+            OSError,
+            TimeoutError,
+            asyncpg.PostgresConnectionError,
+            asyncpg.InterfaceError,
+            asyncpg.CannotConnectNowError,
+            asyncpg.TooManyConnectionsError,
+            asyncpg.OperatorInterventionError,
+            asyncpg.SerializationError,
+            asyncpg.DeadlockDetectedError,
+        ),
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -18,10 +19,12 @@ from nats.js import JetStreamContext
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.db import unavailable
 from shared.ratelimit import RateLimiter
 from shared.revocations import Revoked
 from shared.tokens import Principal, TokenError, verify
 
+log = logging.getLogger(__name__)
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 
 REQUEST_SECONDS = Histogram(
@@ -84,6 +87,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(_: Request, exc: StarletteHTTPException) -> Response:
         code = _STATUS_CODES.get(exc.status_code, "error")
         return json_response(_error_body(code, str(exc.detail)), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> Response:
+        # Still JSON with a code: 503 (retry later, nothing was stored) when the database
+        # is away, 500 otherwise. Each request is one transaction, so nothing is half-done.
+        if unavailable(exc):
+            return json_response(
+                _error_body("unavailable", "database unavailable, retry"), 503, {"Retry-After": "2"}
+            )
+        log.exception("unexpected error")
+        return json_response(_error_body("internal", "internal error"), 500)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> Response:
