@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from services.reporting import access, export
 from services.reporting.handlers import Reports
+from services.reporting.summary import Scope
 from services.reporting.suppression import suppress_report
 from shared.http import ApiError, bearer_principal, json_response
 from shared.tokens import Principal
@@ -45,23 +47,34 @@ def _dates(start: date | None, end: date | None) -> None:
         )
 
 
+@dataclass
+class SummaryQuery:
+    """The filters both summary endpoints take."""
+
+    region: Region = None
+    agency: Ident = None
+    pairing: Ident = None
+    project: Ident = None
+    start: Annotated[date | None, Query(alias="from")] = None
+    end: Annotated[date | None, Query(alias="to")] = None
+    breakdown: Breakdown = None
+    suppress: Suppress = False
+
+    async def answer(self, request: Request) -> tuple[Scope, dict[str, Any]]:
+        """The authorized scope and its summary (suppressed if asked)."""
+        reports, principal = _caller(request)
+        _dates(self.start, self.end)
+        scope = await reports.scope(
+            principal, self.region, self.agency, self.pairing, self.project, self.start, self.end
+        )
+        body = await reports.summary(scope, self.breakdown)
+        return scope, suppress_report(body) if self.suppress else body
+
+
 @router.get("/summary", summary="The KPIs of SPEC 3.5 for a region, agency, pairing or project")
-async def summary(
-    request: Request,
-    region: Region = None,
-    agency: Ident = None,
-    pairing: Ident = None,
-    project: Ident = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
-    breakdown: Breakdown = None,
-    suppress: Suppress = False,
-) -> Response:
-    reports, principal = _caller(request)
-    _dates(start, end)
-    scope = await reports.scope(principal, region, agency, pairing, project, start, end)
-    body = await reports.summary(scope, breakdown)
-    return json_response(suppress_report(body) if suppress else body)
+async def summary(request: Request, query: Annotated[SummaryQuery, Depends()]) -> Response:
+    _, body = await query.answer(request)
+    return json_response(body)
 
 
 @router.get(
@@ -69,22 +82,10 @@ async def summary(
 )
 async def summary_csv(
     request: Request,
-    region: Region = None,
-    agency: Ident = None,
-    pairing: Ident = None,
-    project: Ident = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
-    breakdown: Breakdown = None,
+    query: Annotated[SummaryQuery, Depends()],
     lang: Annotated[Literal["en", "zh-CN"], Query()] = "en",
-    suppress: Suppress = False,
 ) -> Response:
-    reports, principal = _caller(request)
-    _dates(start, end)
-    scope = await reports.scope(principal, region, agency, pairing, project, start, end)
-    body = await reports.summary(scope, breakdown)
-    if suppress:
-        body = suppress_report(body)
+    scope, body = await query.answer(request)
     rows = [export.flatten(_label(scope.region, scope.agency, scope.pairing), body)]
     rows += [
         export.flatten(line.get("period") or line.get("region", ""), line["summary"])
