@@ -75,9 +75,11 @@ class EventConsumer:
     durable: str
     event_types: Sequence[str]
     batch_size: int = 500
-    ack_wait_s: float = 60.0
+    # Redelivery after an unacked delivery (a crashed process) waits backoff[n] seconds;
+    # the first is the ack wait. A batch never takes near a minute to commit.
+    backoff_s: tuple[float, ...] = (60.0, 120.0, 300.0, 600.0)
     max_deliver: int = 5
-    retry_delay_s: float = 2.0
+    retry_delay_s: float = 2.0  # a nak'ed (failed) event comes back after this, times attempts
     max_ack_pending: int = 10_000
 
     def config(self) -> ConsumerConfig:
@@ -87,7 +89,8 @@ class EventConsumer:
             filter_subjects=[events_of_type(t) for t in self.event_types],
             deliver_policy=DeliverPolicy.ALL,
             ack_policy=ServerAckPolicy.EXPLICIT,
-            ack_wait=self.ack_wait_s,
+            ack_wait=self.backoff_s[0],
+            backoff=list(self.backoff_s),
             max_deliver=self.max_deliver,
             max_ack_pending=self.max_ack_pending,
         )

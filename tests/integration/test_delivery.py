@@ -10,8 +10,10 @@ from collections.abc import Callable
 import httpx
 import orjson
 from nats.aio.client import Client
+from nats.js.api import ConsumerConfig
 
 from deploy.stack import Stack
+from services.reporting.consumer import CONSUMER
 from shared.broker import declare_stream, events_stream
 from tests.support.events import agency, read_stream, visit
 from tests.support.polling import eventually
@@ -106,3 +108,29 @@ async def test_poison_is_dead_lettered_and_does_not_block(
         return len(again) == 1 and again[0]["seq"] != letter["seq"]  # type: ignore[arg-type,index]
 
     await eventually(parked_again, timeout_s=30)
+
+
+async def test_consumer_configuration_is_brought_up_to_date_at_start(
+    stack: Stack, nc: Client
+) -> None:
+    """A durable left with an old configuration is updated when the service starts."""
+    js = nc.jetstream()
+    await declare_stream(js, events_stream())
+    await js.add_consumer(
+        "EVENTS",
+        ConsumerConfig(
+            name="reporting",
+            durable_name="reporting",
+            filter_subjects=["events.*.*.visit-logged"],
+            ack_wait=5,
+            max_deliver=100,
+            max_ack_pending=7,
+        ),
+    )
+    stack.up("reporting")
+    info = await js.consumer_info("EVENTS", "reporting")
+    wanted = CONSUMER.config()
+    assert info.config.max_ack_pending == wanted.max_ack_pending
+    assert info.config.max_deliver == wanted.max_deliver
+    assert info.config.backoff == wanted.backoff and info.config.ack_wait == wanted.ack_wait
+    assert sorted(info.config.filter_subjects or []) == sorted(wanted.filter_subjects or [])
