@@ -16,12 +16,9 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.subjects import inbox_prefix
+
 SERVICES = ("intake", "scheduling", "reporting", "admin")
-
-
-def inbox_prefix(agency_id: str) -> str:
-    """The reply inbox an agency's client must use (nats.connect(inbox_prefix=...))."""
-    return f"_INBOX_{agency_id}"
 
 
 def agency_user(agency_id: str) -> str:

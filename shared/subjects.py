@@ -15,6 +15,12 @@ def intake(agency_id: str, event_type: str) -> str:
     return f"intake.{agency_id}.{event_type}"
 
 
+def inbox_prefix(agency_id: str) -> str:
+    """The reply inbox of an agency's client (nats.connect(inbox_prefix=...)): its NATS user
+    may subscribe only there, and intake answers only there."""
+    return f"_INBOX_{agency_id}"
+
+
 def event(region_code: str, agency_id: str, event_type: str) -> str:
     """Where a canonical event lives on the EVENTS stream."""
     return f"events.{region_code}.{agency_id}.{event_type}"

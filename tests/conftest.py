@@ -9,17 +9,18 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import nats
 import pytest
 from nats.aio.client import Client
 
-from deploy.natsauth import NatsUsers
+from deploy.natsauth import NatsUsers, agency_user
 from deploy.natsserver import LocalNats, free_port
 from deploy.postgres import LocalPostgres
 from deploy.stack import SERVICES, Stack
+from shared.subjects import inbox_prefix
 from shared.tokens import Principal, issue
 
 TEST_SECRET = "test-signing-secret-not-for-production"
@@ -80,6 +81,29 @@ async def nc(nats_server: LocalNats) -> AsyncIterator[Client]:
         yield client
     finally:
         await client.close()
+
+
+@pytest.fixture
+async def agency_nc(nats_server: LocalNats) -> AsyncIterator[Callable[[str], Awaitable[Client]]]:
+    """agency_nc("lanxing") -> a NATS client connected as that agency (its own user and inbox)."""
+    clients: list[Client] = []
+
+    async def connect(agency_id: str) -> Client:
+        assert nats_server.users is not None
+        client = await nats.connect(
+            nats_server.url,
+            user=agency_user(agency_id),
+            password=nats_server.users.add_agency(agency_id),
+            inbox_prefix=inbox_prefix(agency_id).encode(),
+        )
+        clients.append(client)
+        return client
+
+    try:
+        yield connect
+    finally:
+        for client in clients:
+            await client.close()
 
 
 @pytest.fixture

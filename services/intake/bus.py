@@ -7,23 +7,29 @@ uses `Status` for protocol statuses: a reply carrying `Status: 503` reads as "no
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import orjson
-from faststream.nats import NatsBroker, NatsMessage, NatsResponse
+from faststream.nats import NatsBroker, NatsMessage
 
 from services.intake.handlers import Answer, Intake, error
-from shared.subjects import INTAKE_ALL
+from shared.subjects import INTAKE_ALL, inbox_prefix
 from shared.tokens import Principal
+
+log = logging.getLogger(__name__)
 
 
 async def _raw(msg: NatsMessage) -> bytes:
     return msg.body
 
 
-def reply(answer: Answer) -> NatsResponse:
-    headers = {"Qianshou-Status": str(answer.status), **(answer.headers or {})}
-    return NatsResponse(orjson.dumps(answer.body), headers=headers)
+def reply(answer: Answer) -> tuple[bytes, dict[str, str]]:
+    """The reply's body and headers for an answer."""
+    return orjson.dumps(answer.body), {
+        "Qianshou-Status": str(answer.status),
+        **(answer.headers or {}),
+    }
 
 
 def subscribe(broker: NatsBroker, intake: Callable[[], Intake | None]) -> None:
@@ -33,18 +39,31 @@ def subscribe(broker: NatsBroker, intake: Callable[[], Intake | None]) -> None:
         INTAKE_ALL,
         queue="intake",
         decoder=_raw,
+        no_reply=True,  # we reply ourselves, and only into the agency's own inbox
         title="intake.{agency_id}.{type}",
         description="Submit one event (or an array) by request/reply",
     )
-    async def on_request(msg: NatsMessage) -> NatsResponse:
-        service = intake()
-        if service is None:
-            return reply(error(503, "unavailable", "intake is starting"))
+    async def on_request(msg: NatsMessage) -> None:
         _, agency_id, event_type = msg.raw_message.subject.split(".", 2)
-        try:
-            answer = await service.submit(
-                msg.body, Principal(role="agency", agency_id=agency_id), subject_type=event_type
-            )
-        except Exception as exc:  # a failure must still answer, or the caller times out
-            answer = error(503, "unavailable", f"not stored, retry: {type(exc).__name__}")
-        return reply(answer)
+        reply_to = msg.raw_message.reply or ""
+        # NATS checks what a client publishes to, not the reply subject it names; intake's
+        # answer would go out with intake's own rights. So an answer goes only into the
+        # agency's inbox (_INBOX_<agency_id>.…), and a request naming anything else is
+        # dropped before it is even read.
+        if not reply_to.startswith(f"{inbox_prefix(agency_id)}."):
+            log.warning("intake.%s: request with reply subject %r dropped", agency_id, reply_to)
+            return
+        answer = await _answer(intake(), msg.body, agency_id, event_type)
+        body, headers = reply(answer)
+        await broker.connection.publish(reply_to, body, headers=headers)
+
+
+async def _answer(service: Intake | None, body: bytes, agency_id: str, event_type: str) -> Answer:
+    if service is None:
+        return error(503, "unavailable", "intake is starting")
+    try:
+        return await service.submit(
+            body, Principal(role="agency", agency_id=agency_id), subject_type=event_type
+        )
+    except Exception as exc:  # a failure must still answer, or the caller times out
+        return error(503, "unavailable", f"not stored, retry: {type(exc).__name__}")

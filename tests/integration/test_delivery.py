@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
 import orjson
@@ -30,7 +30,10 @@ def _post(stack: Stack, body: object, token: str) -> httpx.Response:
 
 
 async def test_backlog_over_the_bound_answers_503_then_recovers(
-    stack: Stack, nc: Client, token: Callable[..., str]
+    stack: Stack,
+    nc: Client,
+    agency_nc: Callable[[str], Awaitable[Client]],
+    token: Callable[..., str],
 ) -> None:
     stack.extra_env["INTAKE_MAX_BACKLOG"] = "5"
     stack.up("intake")
@@ -50,7 +53,7 @@ async def test_backlog_over_the_bound_answers_503_then_recovers(
     answer = await eventually(refused, timeout_s=60, interval_s=0.2)
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
     assert answer.json()["code"] == "backlogged"
-    over_nats = await nc.request(
+    over_nats = await (await agency_nc("lanxing")).request(
         "intake.lanxing.visit-logged", orjson.dumps(visit("c-1")), timeout=10
     )
     assert (over_nats.headers or {}).get("Qianshou-Status") == "503"

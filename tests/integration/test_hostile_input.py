@@ -7,7 +7,7 @@ import random
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -52,9 +52,10 @@ def test_schemathesis_finds_no_server_error(stack: Stack, token: Callable[..., s
 
 
 async def test_random_bytes_get_an_error_never_a_crash(
-    stack: Stack, nc: Client, token: Callable[..., str]
+    stack: Stack, agency_nc: Callable[[str], Awaitable[Client]], token: Callable[..., str]
 ) -> None:
     stack.up("intake")
+    lanxing = await agency_nc("lanxing")
     rng = random.Random(7)
     url = f"{stack.services['intake'].url}/v1/events"
     auth = {"Authorization": f"Bearer {token('agency', 'lanxing')}"}
@@ -63,7 +64,7 @@ async def test_random_bytes_get_an_error_never_a_crash(
             body = rng.randbytes(rng.randint(0, 400))
             resp = await http.post(url, content=body, headers=auth)
             assert 400 <= resp.status_code < 500 and "code" in resp.json()
-            reply = await nc.request("intake.lanxing.visit-logged", body, timeout=10)
+            reply = await lanxing.request("intake.lanxing.visit-logged", body, timeout=10)
             status = int((reply.headers or {})["Qianshou-Status"])
             assert 400 <= status < 500 and "code" in orjson.loads(reply.data)
         assert (await http.get(f"{stack.services['intake'].url}/healthz")).status_code == 200

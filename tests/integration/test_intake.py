@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -178,26 +178,62 @@ async def test_province_publishes_inside_its_region_only(
 
 
 async def test_nats_request_reply_answers_like_http(
-    stack: Stack, nc: Client, token: Callable[..., str]
+    stack: Stack,
+    nc: Client,
+    agency_nc: Callable[[str], Awaitable[Client]],
+    token: Callable[..., str],
 ) -> None:
     stack.up("intake")
+    lanxing, yanghua = await agency_nc("lanxing"), await agency_nc("yanghua")
     batch, expected = _mixed_batch()
     replies = []
     for event in batch:
-        msg = await nc.request(f"intake.lanxing.{event['type']}", orjson.dumps(event), timeout=10)
+        msg = await lanxing.request(
+            f"intake.lanxing.{event['type']}", orjson.dumps(event), timeout=10
+        )
         replies.append(orjson.loads(msg.data)["status"])
     assert ",".join(replies) == expected
     http_again = await _post(stack, batch[:3], token("agency", "lanxing"))
     assert [r["status"] for r in http_again.json()] == ["duplicate"] * 3
 
-    wrong_agency = await nc.request(
+    # yanghua's user may publish on intake.yanghua.*, but not lanxing's events
+    wrong_agency = await yanghua.request(
         "intake.yanghua.visit-logged", orjson.dumps(batch[2]), timeout=10
     )
     assert (wrong_agency.headers or {}).get("Qianshou-Status") == "403"
-    garbage = await nc.request("intake.lanxing.visit-logged", b"\x00\xffnot json", timeout=10)
+    garbage = await lanxing.request("intake.lanxing.visit-logged", b"\x00\xffnot json", timeout=10)
     assert orjson.loads(garbage.data)["code"] == "malformed"
     on_stream = await _on_stream(nc, 3)
     assert len(on_stream) == 3
+
+
+async def test_a_request_naming_a_foreign_reply_subject_is_dropped(
+    stack: Stack,
+    nc: Client,
+    agency_nc: Callable[[str], Awaitable[Client]],
+    token: Callable[..., str],
+) -> None:
+    """Intake answers with its own rights, so it answers only into the agency's inbox:
+    otherwise an agency could make it publish on events.>, $JS.API.> or $KV.>."""
+    stack.up("intake")
+    lanxing = await agency_nc("lanxing")
+    hijack = visit("c-1")
+    await lanxing.publish(
+        "intake.lanxing.visit-logged",
+        orjson.dumps(hijack),
+        reply="events.220102.yanghua.visit-logged",
+    )
+    honest = visit("c-2")  # same connection, after it: once answered, the first was handled
+    answer = await lanxing.request("intake.lanxing.visit-logged", orjson.dumps(honest), timeout=10)
+    assert orjson.loads(answer.data)["status"] == "accepted"
+    async with httpx.AsyncClient(base_url=stack.services["intake"].url) as http:
+        lookup = await http.get(
+            f"/v1/events/{hijack['event_id']}",
+            headers={"Authorization": f"Bearer {token('agency', 'lanxing')}"},
+        )
+    assert lookup.status_code == 404
+    on_stream = await _on_stream(nc, 1)
+    assert [m["event_id"] for m in on_stream] == [honest["event_id"]]
 
 
 async def test_sigkill_after_storing_loses_nothing(
