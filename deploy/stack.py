@@ -141,6 +141,8 @@ class Stack:
         return env
 
     def start_service(self, name: str) -> ServiceProcess:
+        if name in self.services:
+            self.services[name].stop()  # a killed one: close its log before the next opens
         log_path = self.log_dir / f"{name}.log" if self.log_dir else None
         proc = ServiceProcess(name, self.ports[name], self.service_env(name), log_path)
         proc.start()

@@ -32,6 +32,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 
+from shared import faults
 from shared.broker import dead_letter_stream, declare_stream, jetstream, stream_exists
 from shared.db import unavailable
 from shared.events import Canonical, canonical_events, upcast
@@ -91,7 +92,9 @@ class EventConsumer:
             ack_policy=ServerAckPolicy.EXPLICIT,
             ack_wait=self.backoff_s[0],
             backoff=list(self.backoff_s),
-            max_deliver=self.max_deliver,
+            # Unlimited on the server: the consumer itself counts attempts and dead-letters
+            # at max_deliver, so a crash during the last attempt cannot strand a message.
+            max_deliver=-1,
             max_ack_pending=self.max_ack_pending,
         )
 
@@ -130,7 +133,12 @@ class EventConsumer:
                     log.warning("%s: fetch failed (%s); retrying", self.durable, exc)
                     await asyncio.sleep(0.5)
                     continue
-                await self.handle(broker, pool, messages, apply)
+                try:
+                    await self.handle(broker, pool, messages, apply)
+                except Exception as exc:  # e.g. NATS gone while acking or dead-lettering
+                    # Whatever was not acked comes back after the ack wait; keep consuming.
+                    log.exception("%s: batch handling failed (%s); going on", self.durable, exc)
+                    await asyncio.sleep(0.5)
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -170,40 +178,23 @@ class EventConsumer:
     async def handle(
         self, broker: NatsBroker, pool: asyncpg.Pool, messages: list[Msg], apply: Apply
     ) -> None:
-        """Apply a batch in one transaction; on failure, one by one."""
+        """Apply a batch in one transaction; if the events are at fault, one by one."""
         decoded: list[tuple[Msg, Canonical]] = []
         for m in messages:
             try:
                 decoded.append((m, decode(m.data)))
             except Poison as exc:
                 await self._dead_letter(broker, m, str(exc))
-        pause = 0.5
-        while True:
-            try:
-                await self._apply_batch(pool, [e for _, e in decoded], apply)
-                break
-            except Exception as exc:
-                if not unavailable(exc):
-                    log.warning(
-                        "%s: batch of %d failed (%s); retrying one by one",
-                        self.durable,
-                        len(decoded),
-                        exc,
-                    )
-                    for m, event in decoded:
-                        await self._one(broker, pool, m, event, apply)
-                    return
-                # The database is away (restarting, failing over): not the events' fault.
-                # Hold on to them, keep them ours (in_progress) and try again, rather than
-                # let redeliveries count them towards the dead-letter stream.
-                log.warning(
-                    "%s: database unavailable (%s); retrying in %.1fs", self.durable, exc, pause
-                )
-                for m, _ in decoded:
-                    with contextlib.suppress(Exception):
-                        await m.in_progress()
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 5.0)
+        try:
+            await self._apply_while_unavailable(pool, decoded, apply)
+        except Exception as exc:
+            log.warning(
+                "%s: batch of %d failed (%s); retrying one by one", self.durable, len(decoded), exc
+            )
+            for m, event in decoded:
+                await self._one(broker, pool, m, event, apply)
+            return
+        faults.point(f"{self.durable}.after_commit")  # applied, not yet acked: redelivered
         for m, _ in decoded:
             await m.ack()
 
@@ -211,7 +202,7 @@ class EventConsumer:
         self, broker: NatsBroker, pool: asyncpg.Pool, m: Msg, event: Canonical, apply: Apply
     ) -> None:
         try:
-            await self._apply_batch(pool, [event], apply)
+            await self._apply_while_unavailable(pool, [(m, event)], apply)
         except Exception as exc:
             if m.metadata.num_delivered >= self.max_deliver:
                 await self._dead_letter(broker, m, f"{type(exc).__name__}: {exc}")
@@ -219,6 +210,29 @@ class EventConsumer:
                 await m.nak(delay=self.retry_delay_s * m.metadata.num_delivered)
             return
         await m.ack()
+
+    async def _apply_while_unavailable(
+        self, pool: asyncpg.Pool, held: list[tuple[Msg, Canonical]], apply: Apply
+    ) -> None:
+        """Apply; while the database is away (restarting, failing over), which is not the
+        events' fault, keep the messages ours (in_progress) and try again, rather than let
+        redeliveries count them towards the dead-letter stream. Other errors propagate."""
+        pause = 0.5
+        while True:
+            try:
+                await self._apply_batch(pool, [e for _, e in held], apply)
+                return
+            except Exception as exc:
+                if not unavailable(exc):
+                    raise
+                log.warning(
+                    "%s: database unavailable (%s); retrying in %.1fs", self.durable, exc, pause
+                )
+            for m, _ in held:
+                with contextlib.suppress(Exception):
+                    await m.in_progress()
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
     async def _apply_batch(self, pool: asyncpg.Pool, events: list[Canonical], apply: Apply) -> None:
         if not events:

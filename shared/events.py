@@ -232,6 +232,7 @@ class EventRetracted(Contract):
 
 
 class VisitScheduled(Contract):
+    agency_id: AgencyId  # the client's agency (the sender is the scheduling service)
     slot_id: Ident
     plan_id: Ident
     client_id: ClientId
@@ -242,6 +243,7 @@ class VisitScheduled(Contract):
 
 
 class VisitOverdue(Contract):
+    agency_id: AgencyId  # the client's agency (the sender is the scheduling service)
     slot_id: Ident
     plan_id: Ident
     client_id: ClientId
@@ -278,6 +280,9 @@ SERVICE_PAYLOADS: dict[str, type[Contract]] = {
     "report-published": ReportPublished,
 }
 AGENCY_EVENT_TYPES = tuple(AGENCY_PAYLOADS)
+# Senders reserved for the services' own events: no agency may use these ids, so no agency
+# can forge, pre-empt (same event id) or retract what the services emit.
+SERVICE_SENDERS = ("scheduling", "reporting", "intake")
 EVENT_TYPES = AGENCY_EVENT_TYPES + tuple(SERVICE_PAYLOADS)
 
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import orjson
 
-from shared.events import AgencyRegistered, Canonical, Envelope, canonical_of
+from shared.events import SERVICE_SENDERS, AgencyRegistered, Canonical, Envelope, canonical_of
 from shared.subjects import UNASSIGNED_REGION, event, msg_id
 from shared.tokens import Principal
 from shared.validation import FieldError, validate_incoming
@@ -104,6 +104,8 @@ def registered_regions(request: Request) -> dict[str, str]:
 def authorize(principal: Principal, request: Request, regions: dict[str, str]) -> None:
     """Every event must be the caller's: its own agency, or inside a province's region."""
     for agency_id in sorted(request.agencies):
+        if agency_id in SERVICE_SENDERS:
+            raise RequestError(403, "forbidden", f"{agency_id!r} is reserved for the services")
         if not principal.may_act_for(agency_id, regions.get(agency_id)):
             raise RequestError(403, "forbidden", f"not allowed to publish for agency {agency_id!r}")
 

@@ -89,11 +89,11 @@ def _milestone(e: Canonical, p: MilestoneReached) -> Row:
 
 
 def _scheduled(e: Canonical, p: VisitScheduled) -> Row:
-    return ("scheduled", p.slot_id, p.client_id, p.service, china_date(p.window_start))
+    return ("scheduled", p.agency_id, p.slot_id, p.client_id, p.service, china_date(p.window_start))
 
 
 def _overdue(e: Canonical, p: VisitOverdue) -> Row:
-    return ("overdue", p.slot_id, p.client_id, p.service, china_date(p.window_end))
+    return ("overdue", p.agency_id, p.slot_id, p.client_id, p.service, china_date(p.window_end))
 
 
 # event type -> (table, columns after the event key, whether occurred_at is kept, row maker)
@@ -176,13 +176,13 @@ FACTS: dict[str, FactSpec] = {
     ),
     "visit-scheduled": (
         "slot_facts",
-        ("kind", "slot_id", "client_id", "service", "slot_on"),
+        ("kind", "client_agency", "slot_id", "client_id", "service", "slot_on"),
         False,
         _scheduled,
     ),
     "visit-overdue": (
         "slot_facts",
-        ("kind", "slot_id", "client_id", "service", "slot_on"),
+        ("kind", "client_agency", "slot_id", "client_id", "service", "slot_on"),
         False,
         _overdue,
     ),

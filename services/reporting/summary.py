@@ -169,8 +169,8 @@ _SLOTS = f"""
 SELECT count(DISTINCT slot_id) FILTER (WHERE kind = 'scheduled') AS scheduled,
        count(DISTINCT slot_id) FILTER (WHERE kind = 'overdue') AS overdue
 FROM slot_facts s
-WHERE NOT retracted AND {_agency_filter()} AND slot_on BETWEEN $2 AND $3
-  AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM current_clients c WHERE c.agency_id = s.agency_id
+WHERE NOT retracted AND {_agency_filter("client_agency")} AND slot_on BETWEEN $2 AND $3
+  AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM current_clients c WHERE c.agency_id = s.client_agency
                                    AND c.client_id = s.client_id AND c.project_id = $5))
 """
 

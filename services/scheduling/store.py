@@ -37,15 +37,21 @@ async def region_of(conn: asyncpg.Connection | asyncpg.Pool, agency_id: str) -> 
 async def emit(
     conn: asyncpg.Connection, event_id: str, payload: Contract, agency_id: str, at: datetime
 ) -> None:
-    """Queue one event for EVENTS; the id is deterministic, so a repeat is deduplicated."""
+    """Queue one event for EVENTS; the id is deterministic, so a repeat is deduplicated.
+
+    The sender is scheduling itself (a reserved id no agency may use), under the client's
+    agency's region: an agency can neither forge nor retract these events."""
     region = await region_of(conn, agency_id) or UNASSIGNED_REGION
-    canonical = service_event(event_id, payload, agency_id, region, at)
+    canonical = service_event(event_id, payload, SENDER, region, at)
     await conn.execute(
         "INSERT INTO outbox (subject, msg_id, body) VALUES ($1, $2, $3)",
-        event(region, agency_id, canonical.type),
-        msg_id(agency_id, event_id),
+        event(region, SENDER, canonical.type),
+        msg_id(SENDER, event_id),
         orjson.dumps(canonical.model_dump(mode="json")),
     )
+
+
+SENDER = "scheduling"
 
 
 async def lock_agency(conn: asyncpg.Connection, agency_id: str) -> None:
@@ -105,6 +111,7 @@ async def insert_slots(conn: asyncpg.Connection, slots: list[NewSlot], now: date
     )  # fmt: skip
     for s in slots:
         payload = VisitScheduled(
+            agency_id=s.agency_id,
             slot_id=s.slot_id,
             plan_id=s.plan_id,
             client_id=s.client_id,
@@ -188,6 +195,7 @@ async def mark_overdue(pool: asyncpg.Pool, now: datetime, limit: int = 500) -> i
         )
         for r in rows:
             payload = VisitOverdue(
+                agency_id=r["agency_id"],
                 slot_id=r["slot_id"],
                 plan_id=r["plan_id"],
                 client_id=r["client_id"],

@@ -169,7 +169,7 @@ async def test_weekly_plan_for_a_korean_elder_and_overlapping_plans(
 
     on_stream = await eventually(scheduled_on_stream, timeout_s=30, what="24 visit-scheduled")
     assert len({m["payload"]["slot_id"] for m in on_stream}) == len(on_stream) == 24
-    assert {m["subject"] for m in on_stream} == {"events.222405.yanghua.visit-scheduled"}
+    assert {m["subject"] for m in on_stream} == {"events.222405.scheduling.visit-scheduled"}
 
 
 async def test_visits_close_slots_and_an_ended_window_is_overdue_exactly_once(

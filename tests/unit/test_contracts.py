@@ -41,6 +41,7 @@ def test_service_events_round_trip() -> None:
     at = datetime(2026, 1, 5, 9, tzinfo=UTC)
     for payload in (
         VisitScheduled(
+            agency_id="yanghua",
             slot_id="s1",
             plan_id="p1",
             client_id="c1",
@@ -50,6 +51,7 @@ def test_service_events_round_trip() -> None:
             window_end=at,
         ),
         VisitOverdue(
+            agency_id="yanghua",
             slot_id="s1",
             plan_id="p1",
             client_id="c1",
@@ -58,7 +60,7 @@ def test_service_events_round_trip() -> None:
             window_end=at,
         ),
     ):
-        event = service_event("x1", payload, "yanghua", "222405", at)
+        event = service_event("x1", payload, "scheduling", "222405", at)
         assert canonical_events.validate_json(orjson.dumps(event.model_dump(mode="json"))) == event
 
 

@@ -157,7 +157,8 @@ CREATE TABLE milestone_facts (
 CREATE INDEX milestone_facts_event ON milestone_facts (agency_id, event_id);
 
 CREATE TABLE slot_facts (                    -- visit-scheduled and visit-overdue
-    agency_id   text NOT NULL,
+    agency_id   text NOT NULL,              -- the sender: the scheduling service
+    client_agency text NOT NULL,            -- the agency whose client the slot is for
     event_id    text NOT NULL,
     retracted   boolean NOT NULL DEFAULT false,
     kind        text NOT NULL,              -- 'scheduled' or 'overdue'
