@@ -55,7 +55,9 @@ def _id_number(n: int) -> str:
     return body + check
 
 
-def agencies() -> Iterator[dict[str, Any]]:
+def agencies(incubated: bool = False) -> Iterator[dict[str, Any]]:
+    """The agencies that register themselves or, with `incubated`, the ones the pairing
+    incubated, which its assisting agency (Lanxing) registers once the pairing exists."""
     rows = [
         (
             "lanxing",
@@ -91,8 +93,10 @@ def agencies() -> Iterator[dict[str, Any]]:
         ),
     ]
     for agency_id, name, region, role, on, pairing in rows:
+        if (pairing is not None) != incubated:
+            continue
         yield _event(
-            agency_id,
+            "lanxing" if pairing else agency_id,
             "agency-registered",
             _day(on),
             {
@@ -350,6 +354,7 @@ def reference_programme() -> list[dict[str, Any]]:
     return [
         *agencies(),
         *pairing(),
+        *agencies(incubated=True),
         *workers(),
         *project(),
         *clients(),

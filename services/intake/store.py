@@ -6,12 +6,12 @@ thousand events costs a handful of round trips, not thousands.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
-from services.intake import clients
+from services.intake import clients, references
 from services.intake.domain import (
     Publication,
     Request,
@@ -44,27 +44,61 @@ async def record(pool: asyncpg.Pool, request: Request, vault: Vault) -> list[Sub
     settle_repeats_within(request)
     async with pool.acquire() as conn, conn.transaction():
         await _settle_known(conn, request.valid)
+        claims = await _check_references(conn, request.valid)
         fresh = request.valid
         if not fresh:
             return []
         await _register_agencies(conn, fresh)
         regions = await regions_of(conn, {s.event.agency_id for s in fresh if s.event})
-        recorded_at = datetime.now(UTC)
+        # A microsecond apart, in request order: a report's as_of (the newest recorded_at
+        # reflected) then tells exactly how far into a request it has got.
+        now = datetime.now(UTC)
         pubs = [
-            publication(s.event, regions.get(s.event.agency_id), recorded_at)
-            for s in fresh
+            publication(s.event, regions.get(s.event.agency_id), now + timedelta(microseconds=i))
+            for i, s in enumerate(fresh)
             if s.event
         ]
-        seqs = await _append(conn, fresh, pubs, recorded_at)
+        seqs = await _append(conn, fresh, pubs)
         raced = [s for s in fresh if s.key not in seqs]
         await _settle_known(conn, raced)  # a concurrent request stored them first
         accepted = [(s, p) for s, p in zip(fresh, pubs, strict=True) if s.key in seqs]
         for sub, _ in accepted:
             sub.status = "accepted"
         await _fill_outbox(conn, [(seqs[s.key], p) for s, p in accepted])
+        await _keep_owners(conn, claims)
         await clients.keep(conn, vault, [(seqs[s.key], s) for s, _ in accepted])
     faults.point("intake.after_commit")  # committed, not yet answered nor published
     return [s for s, _ in accepted]
+
+
+async def _check_references(conn: asyncpg.Connection, subs: list[Submission]) -> references.Owners:
+    """Reject what the payloads may not claim; returns the ids newly claimed. The ids are
+    locked first, so two requests cannot both claim one."""
+    ids = references.claimed_ids(subs)
+    for kind, ident in ids:
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{kind}:{ident}"
+        )
+    rows = await conn.fetch(
+        "SELECT o.* FROM owned_ids o JOIN unnest($1::text[], $2::text[]) AS k(kind, id)"
+        " USING (kind, id)",
+        [k for k, _ in ids],
+        [i for _, i in ids],
+    )
+    owners = {
+        (r["kind"], r["id"]): references.Owner(r["agency_id"], r["assisting"], r["assisted"])
+        for r in rows
+    }
+    return references.check(subs, owners)
+
+
+async def _keep_owners(conn: asyncpg.Connection, claims: references.Owners) -> None:
+    if claims:
+        await conn.executemany(
+            "INSERT INTO owned_ids (kind, id, agency_id, assisting, assisted)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            [(k, i, o.agency_id, o.assisting, o.assisted) for (k, i), o in claims.items()],
+        )
 
 
 async def _settle_known(conn: asyncpg.Connection, subs: list[Submission]) -> None:
@@ -106,21 +140,21 @@ async def _register_agencies(conn: asyncpg.Connection, subs: list[Submission]) -
 
 
 async def _append(
-    conn: asyncpg.Connection, subs: list[Submission], pubs: list[Publication], recorded_at: datetime
+    conn: asyncpg.Connection, subs: list[Submission], pubs: list[Publication]
 ) -> dict[tuple[str, str], int]:
     rows = await conn.fetch(
         "INSERT INTO event_log (agency_id, event_id, type, occurred_at, recorded_at,"
         " region_code, content_hash, canonical)"
-        " SELECT a, e, t, o, $5, r, h, c::jsonb"
-        " FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $6::text[],"
-        "             $7::bytea[], $8::text[]) AS x(a, e, t, o, r, h, c)"
+        " SELECT a, e, t, o, w, r, h, c::jsonb"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],"
+        "             $6::text[], $7::bytea[], $8::text[]) AS x(a, e, t, o, w, r, h, c)"
         " ON CONFLICT (agency_id, event_id) DO NOTHING"
         " RETURNING seq, agency_id, event_id",
         [s.key[0] for s in subs],
         [s.key[1] for s in subs],
         [p.canonical.type for p in pubs],
         [p.canonical.occurred_at for p in pubs],
-        recorded_at,
+        [p.canonical.recorded_at for p in pubs],
         [p.canonical.region_code for p in pubs],
         [s.fingerprint for s in subs],
         [p.body.decode() for p in pubs],

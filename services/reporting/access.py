@@ -15,18 +15,18 @@ def forbid(message: str) -> ApiError:
 
 
 def authorize(
-    principal: Principal, scope: Scope, pairing_members: set[str] | None, project_owner: str | None
+    principal: Principal,
+    scope: Scope,
+    pairing_members: set[str] | None,
+    project_owner: str | None,
+    regions: dict[str, str] | None = None,
 ) -> Scope:
-    """The scope the principal may read (filled in where it left things open), or 403."""
+    """The scope the principal may read (filled in where it left things open), or 403.
+    `regions` gives the region of the agencies the scope names (agency, pairing, project)."""
     if principal.role == "admin":
         return scope
     if principal.role == "province":
-        assert principal.region is not None
-        if scope.region is None:
-            return replace(scope, region=principal.region)
-        if not scope.region.startswith(principal.region):
-            raise forbid(f"region {scope.region} is outside {principal.region}")
-        return scope
+        return _for_province(principal, scope, pairing_members, project_owner, regions or {})
     own = principal.agency_id
     if scope.region is not None:
         raise forbid("an agency token cannot read regional reports")
@@ -39,3 +39,28 @@ def authorize(
     if scope.agency is None and scope.pairing is None:
         return replace(scope, agency=own)
     return scope
+
+
+def _for_province(
+    principal: Principal,
+    scope: Scope,
+    members: set[str] | None,
+    owner: str | None,
+    regions: dict[str, str],
+) -> Scope:
+    """A province reads inside its region prefix only; naming an agency, a pairing or a
+    project outside it is 403, not an empty report."""
+    mine = principal.region or ""
+
+    def inside(agency_id: str | None) -> bool:
+        return agency_id is not None and regions.get(agency_id, "").startswith(mine)
+
+    if scope.region is not None and not scope.region.startswith(mine):
+        raise forbid(f"region {scope.region} is outside {mine}")
+    if scope.agency is not None and not inside(scope.agency):
+        raise forbid(f"agency {scope.agency!r} is outside {mine}")
+    if scope.pairing is not None and not any(inside(a) for a in members or ()):
+        raise forbid(f"pairing {scope.pairing!r} has no agency in {mine}")
+    if scope.project is not None and not inside(owner):
+        raise forbid(f"project {scope.project!r} is outside {mine}")
+    return scope if scope.region is not None else replace(scope, region=mine)

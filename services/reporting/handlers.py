@@ -49,7 +49,16 @@ class Reports:
                 if project
                 else None
             )
-        return access.authorize(principal, wanted, members, owner)
+            named = {a for a in (agency, owner, *(members or ())) if a}
+            regions = {
+                r["agency_id"]: r["region_code"]
+                for r in await conn.fetch(
+                    "SELECT agency_id, region_code FROM current_agencies"
+                    " WHERE agency_id = ANY($1::text[])",
+                    sorted(named),
+                )
+            }
+        return access.authorize(principal, wanted, members, owner, regions)
 
     async def summary(self, scope: Scope, breakdown: str | None = None) -> dict[str, Any]:
         async with (

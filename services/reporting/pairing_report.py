@@ -33,7 +33,8 @@ def _add_years(day: date, years: int) -> date:
 _LICENSED_AS_OF = """
 SELECT count(*) AS total,
        count(*) FILTER (WHERE licence <> 'none' OR EXISTS (
-           SELECT 1 FROM certification_facts c WHERE c.worker_id = w.worker_id
+           SELECT 1 FROM certification_facts c
+           WHERE c.agency_id = w.agency_id AND c.worker_id = w.worker_id
              AND NOT c.retracted AND c.licence <> 'none' AND c.obtained_on <= $2)) AS licensed
 FROM current_workers w WHERE agency_id = ANY($1::text[]) AND registered_on <= $2
 """
@@ -47,15 +48,17 @@ async def pairing_report(conn: asyncpg.Connection, pairing_id: str) -> dict[str,
         return None
     today = datetime.now(CHINA).date()
     until = min(pairing["ends_on"] or today, today)
+    sides = [pairing["assisting_agency_id"], pairing["assisted_agency_id"]]
     years = []
     for first, last in programme_years(pairing["starts_on"], until):
         days = await conn.fetchval(
             "SELECT coalesce(sum(least(to_date, $3) - greatest(from_date, $2) + 1), 0)"
-            " FROM dispatch_facts WHERE NOT retracted AND pairing_id = $1"
+            " FROM dispatch_facts WHERE NOT retracted AND pairing_id = $1 AND agency_id = ANY($4)"
             " AND from_date <= $3 AND to_date >= $2",
             pairing_id,
             first,
             last,
+            sides,
         )
         years.append(
             {
@@ -78,8 +81,9 @@ async def pairing_report(conn: asyncpg.Connection, pairing_id: str) -> dict[str,
     )
     milestones = await conn.fetch(
         "SELECT milestone, reached_on FROM milestone_facts"
-        " WHERE NOT retracted AND pairing_id = $1 ORDER BY reached_on",
+        " WHERE NOT retracted AND pairing_id = $1 AND agency_id = ANY($2) ORDER BY reached_on",
         pairing_id,
+        sides,
     )
     assisted = [pairing["assisted_agency_id"], *(r["agency_id"] for r in incubated)]
     return {

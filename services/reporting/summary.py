@@ -67,6 +67,13 @@ async def pairing_members(conn: asyncpg.Connection, pairing_id: str) -> set[str]
     return {r["a"] for r in rows}
 
 
+# A pairing's dispatches, trainings and milestones count only when one of its two sides
+# reported them (intake refuses others once it knows the pairing; this covers the rest).
+_FROM_SIDES = (
+    "agency_id IN (SELECT assisting_agency_id FROM current_pairings WHERE pairing_id = $4"
+    " UNION SELECT assisted_agency_id FROM current_pairings WHERE pairing_id = $4)"
+)
+
 # Every query below takes: $1 agencies (text[] or NULL for all), $2 start, $3 end,
 # $4 pairing (or NULL), $5 project (or NULL). PostgreSQL must know each parameter's type
 # even where a query does not use it, hence this prefix.
@@ -101,7 +108,7 @@ _WORKERS = f"""
 SELECT count(*) AS total,
        count(*) FILTER (WHERE licence <> 'none' OR EXISTS (
            SELECT 1 FROM certification_facts c
-           WHERE c.worker_id = w.worker_id AND NOT c.retracted AND c.licence <> 'none'
+           WHERE c.agency_id = w.agency_id AND c.worker_id = w.worker_id AND NOT c.retracted AND c.licence <> 'none'
              AND c.obtained_on <= $3)) AS licensed
 FROM current_workers w
 WHERE {_agency_filter()} AND registered_on <= $3
@@ -132,7 +139,7 @@ GROUP BY kind
 _TRAININGS = f"""
 SELECT kind, count(*) AS held, sum(attendances) AS attendances, sum(hours) AS hours
 FROM training_facts
-WHERE NOT retracted AND ($4::text IS NOT NULL AND pairing_id = $4
+WHERE NOT retracted AND ($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}
                          OR $4::text IS NULL AND {_agency_filter()})
   AND held_on BETWEEN $2 AND $3
 GROUP BY kind
@@ -141,7 +148,7 @@ GROUP BY kind
 _STAFF_DAYS = f"""
 SELECT coalesce(sum(least(to_date, $3) - greatest(from_date, $2) + 1), 0) AS days
 FROM dispatch_facts
-WHERE NOT retracted AND ($4::text IS NOT NULL AND pairing_id = $4
+WHERE NOT retracted AND ($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}
                          OR $4::text IS NULL AND {_agency_filter()})
   AND from_date <= $3 AND to_date >= $2
 """
@@ -159,7 +166,7 @@ WHERE ({_agency_filter("assisting_agency_id")} OR {_agency_filter("assisted_agen
 
 _MILESTONES = f"""
 SELECT pairing_id, milestone, reached_on FROM milestone_facts
-WHERE NOT retracted AND ($4::text IS NOT NULL AND pairing_id = $4
+WHERE NOT retracted AND ($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}
                          OR $4::text IS NULL AND {_agency_filter()})
   AND reached_on BETWEEN $2 AND $3
 ORDER BY reached_on, pairing_id, milestone

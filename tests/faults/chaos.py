@@ -26,17 +26,19 @@ from typing import Any
 import nats
 import orjson
 
+from deploy.natsauth import NatsUsers, agency_user
 from deploy.natsserver import LocalNats, free_port
 from deploy.postgres import LocalPostgres
 from deploy.stack import SERVICES, Stack
 from shared.settings import with_database
+from shared.subjects import inbox_prefix
 from shared.tokens import Principal, issue
 from tests.faults import verify
 from tests.faults.ledger import Ledger
 from tests.faults.rogue import poison_during, repeat_after_window
 from tests.faults.schedule import Chaos
 from tests.faults.traffic import Frontends, http_batches, paced
-from tests.faults.workload import Batch, build
+from tests.faults.workload import AGENCIES, Batch, build
 
 SECRET = "chaos-signing-secret-loopback-only"
 PII_KEY = "22" * 32
@@ -62,7 +64,7 @@ def token(role: str, agency_id: str | None = None) -> str:
     return issue(SECRET, Principal(role=role, agency_id=agency_id), 24 * 3600)  # type: ignore[arg-type]
 
 
-def make_stack(folder: Path, nats_url: str, pg_url: str, negative: bool) -> Stack:
+def make_stack(folder: Path, nats_url: str, pg_url: str, negative: bool, users: NatsUsers) -> Stack:
     env = {
         "QIANSHOU_TOKEN_SECRETS": SECRET,
         "QIANSHOU_PII_KEY": PII_KEY,
@@ -76,6 +78,7 @@ def make_stack(folder: Path, nats_url: str, pg_url: str, negative: bool) -> Stac
         database_url=pg_url,
         ports={name: free_port() for name in SERVICES},
         db_prefix="chaos",
+        nats_users=users,
         log_dir=folder / "logs",
         extra_env=env,
     )
@@ -86,10 +89,14 @@ async def run(config: ChaosConfig, say: Any = print) -> dict[str, Any]:
     started = time.monotonic()
     folder = Path(tempfile.mkdtemp(prefix="qianshou-chaos-"))
     pg = LocalPostgres(folder / "pg", free_port())
-    nats_server = LocalNats(folder / "nats", free_port())
+    # Authorization on, as shipped: a user per service and per agency.
+    users = NatsUsers.load(folder / "nats-users.json")
+    for agency in AGENCIES:
+        users.add_agency(agency.agency_id)
+    nats_server = LocalNats(folder / "nats", free_port(), users=users)
     await asyncio.to_thread(pg.start)
     await asyncio.to_thread(nats_server.start)
-    stack = make_stack(folder, nats_server.url, pg.url, config.negative_control)
+    stack = make_stack(folder, nats_server.url, pg.url, config.negative_control, users)
     ok = False
     try:
         await asyncio.to_thread(stack.up, timeout_s=90.0)
@@ -112,15 +119,33 @@ async def _drive(
 ) -> dict[str, Any]:
     rng = random.Random(config.seed)
     ledger = Ledger()
+    assert nats_server.users is not None
+    options: dict[str, Any] = {
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": 0.2,
+        "error_cb": _quiet,  # NATS restarts on purpose; the ledger records what failed
+    }
     nc = await nats.connect(
         nats_server.url,
-        max_reconnect_attempts=-1,
-        reconnect_time_wait=0.2,
         name="chaos",
-        error_cb=_quiet,  # NATS restarts on purpose; the ledger records what failed
+        user="admin",
+        password=nats_server.users.services["admin"],
+        **options,
     )
     js = nc.jetstream()
-    frontends = Frontends(stack.services["intake"].url, nc, lambda a: token("agency", a), ledger)
+    agency_clients = {
+        a.agency_id: await nats.connect(
+            nats_server.url,
+            user=agency_user(a.agency_id),
+            password=nats_server.users.agencies[a.agency_id],
+            inbox_prefix=inbox_prefix(a.agency_id).encode(),
+            **options,
+        )
+        for a in AGENCIES
+    }
+    frontends = Frontends(
+        stack.services["intake"].url, agency_clients, lambda a: token("agency", a), ledger
+    )
     work = build(config.events, config.seed)
     chaos = Chaos(stack, nats_server, pg, random.Random(config.seed + 1))
     timing: dict[str, float] = {}

@@ -27,12 +27,21 @@ NATS_TIMEOUT_S = 10.0
 class Frontends:
     """HTTP and NATS clients acting for every agency."""
 
-    def __init__(self, intake_url: str, nc: Client, token: Callable[[str], str], ledger: Ledger):
+    def __init__(
+        self,
+        intake_url: str,
+        agency_clients: dict[str, Client],
+        token: Callable[[str], str],
+        ledger: Ledger,
+    ):
         self.http = httpx.AsyncClient(base_url=intake_url, timeout=HTTP_TIMEOUT_S)
-        self.nc, self.token, self.ledger = nc, token, ledger
+        self.agency_clients, self.token, self.ledger = agency_clients, token, ledger
 
     async def close(self) -> None:
         await self.http.aclose()
+        for client in self.agency_clients.values():
+            with contextlib.suppress(Exception):
+                await client.close()
 
     async def send(self, batch: Batch) -> None:
         """One request; each of its events gets an outcome in the ledger."""
@@ -56,14 +65,14 @@ class Frontends:
     async def _request(self, batch: Batch) -> list[str]:
         kind = batch.event_type or batch.events[0]["type"]
         try:
-            msg = await self.nc.request(
+            msg = await self.agency_clients[batch.agency_id].request(
                 f"intake.{batch.agency_id}.{kind}",
                 orjson.dumps(batch.events),
                 timeout=NATS_TIMEOUT_S,
             )
         except Exception as exc:  # timeout, no responders, NATS reconnecting
             return [f"unknown:{type(exc).__name__}"] * len(batch.events)
-        status = int((msg.headers or {}).get("Status", "200"))
+        status = int((msg.headers or {}).get("Qianshou-Status", "200"))
         return _statuses(status, msg.data, len(batch.events))
 
 

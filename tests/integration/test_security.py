@@ -21,7 +21,7 @@ from deploy.stack import Stack
 from shared.settings import with_database
 from shared.tokens import Principal, issue
 from tests.conftest import TEST_SECRET
-from tests.support.events import agency, client, read_stream, visit
+from tests.support.events import agency, client, envelope, read_stream, visit
 from tests.support.polling import eventually
 from tests.support.reports import report
 
@@ -260,3 +260,43 @@ async def test_personal_data_never_leaves_intake_and_erasure_keeps_the_figures(
     assert {k: v for k, v in after.items() if k != "as_of"} == {
         k: v for k, v in before.items() if k != "as_of"
     }
+
+
+async def test_payloads_cannot_claim_other_agencies_or_pairings(
+    stack: Stack, token: Callable[..., str]
+) -> None:
+    stack.up("intake")
+    pairing = envelope(
+        "pairing-established",
+        {
+            "pairing_id": "p1",
+            "assisting_agency_id": "lanxing",
+            "assisted_agency_id": "wenhua",
+            "starts_on": "2019-05-06",
+            "targets": {
+                "staff_days_per_year": 40,
+                "agencies_to_incubate": 1,
+                "projects_to_undertake": 1,
+            },
+        },
+        agency_id="lanxing",
+    )
+    assert _post(stack, pairing, token("agency", "lanxing")).json()["status"] == "accepted"
+    takeover = {**pairing, "event_id": "takeover", "agency_id": "wenhua"}
+    answer = _post(stack, takeover, token("agency", "wenhua")).json()
+    assert (answer["status"], answer["errors"][0]["path"]) == ("rejected", "payload.pairing_id")
+    dispatch = envelope(
+        "staff-dispatched",
+        {
+            "dispatch_id": "d1",
+            "pairing_id": "p1",
+            "worker_id": "w1",
+            "from_date": "2019-06-01",
+            "to_date": "2019-06-30",
+        },
+        agency_id="evil",
+    )
+    answer = _post(stack, dispatch, token("agency", "evil")).json()
+    assert (answer["status"], answer["errors"][0]["code"]) == ("rejected", "forbidden_reference")
+    forged = _post(stack, visit("c-1", agency_id="scheduling"), token("agency", "scheduling"))
+    assert (forged.status_code, forged.json()["code"]) == (403, "forbidden")

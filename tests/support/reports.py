@@ -27,7 +27,7 @@ def report(
 def recorded_at(stack: Stack, admin: str) -> str:
     """When intake recorded the newest demo event (the relay publishes in that order)."""
     times = []
-    for agency in ("lanxing", "wenhua", "yanghua", "pugongying"):
+    for agency in dict.fromkeys(e["agency_id"] for e in reference_programme()):
         last = [e for e in reference_programme() if e["agency_id"] == agency][-1]
         resp = httpx.get(
             f"{stack.services['intake'].url}/v1/events/{last['event_id']}",

@@ -60,6 +60,15 @@ def test_access_rules() -> None:
     assert authorize(jilin, Scope(region="2224"), None, None).region == "2224"
     with pytest.raises(ApiError):
         authorize(jilin, Scope(region="11"), None, None)
+    regions = {"lanxing": "220102", "beijing-a": "110101"}
+    assert authorize(jilin, Scope(agency="lanxing"), None, None, regions).agency == "lanxing"
+    with pytest.raises(ApiError):  # an agency outside the province: 403, not an empty report
+        authorize(jilin, Scope(agency="beijing-a"), None, None, regions)
+    with pytest.raises(ApiError):  # a pairing with no agency in the province
+        authorize(jilin, Scope(pairing="bj"), {"beijing-a"}, None, regions)
+    assert (
+        authorize(jilin, Scope(pairing="p"), {"lanxing", "beijing-a"}, None, regions).region == "22"
+    )
 
 
 def test_fact_rows_mark_already_retracted_events() -> None:

@@ -8,6 +8,17 @@ CREATE TABLE agencies (
     updated_at    timestamptz NOT NULL DEFAULT now()
 );
 
+-- Pairing and project ids belong to the agency that used them first (and a pairing has
+-- two sides): see services/intake/references.py.
+CREATE TABLE owned_ids (
+    kind       text NOT NULL,              -- 'pairing' or 'project'
+    id         text NOT NULL,
+    agency_id  text NOT NULL,
+    assisting  text,
+    assisted   text,
+    PRIMARY KEY (kind, id)
+);
+
 -- Append-only: rows are never updated or deleted. Event ids are unique per agency.
 CREATE TABLE event_log (
     seq          bigserial PRIMARY KEY,

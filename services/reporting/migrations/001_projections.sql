@@ -189,9 +189,11 @@ CREATE VIEW current_pairings AS
     FROM pairing_facts WHERE NOT retracted
     ORDER BY pairing_id, occurred_at DESC, event_id DESC;
 
+-- registered_on is the first registration's: an update later does not move an entity
+-- out of the periods it already counted in.
 CREATE VIEW current_workers AS
     SELECT DISTINCT ON (worker_agency, worker_id) worker_id, worker_agency AS agency_id, role,
-           licence, registered_on
+           licence, min(registered_on) OVER (PARTITION BY worker_agency, worker_id) AS registered_on
     FROM worker_facts WHERE NOT retracted
     ORDER BY worker_agency, worker_id, occurred_at DESC, event_id DESC;
 
@@ -203,6 +205,6 @@ CREATE VIEW current_projects AS
 -- Client ids are pseudonyms chosen by each agency: a client is (agency_id, client_id).
 CREATE VIEW current_clients AS
     SELECT DISTINCT ON (agency_id, client_id) agency_id, client_id, project_id, in_difficulty,
-           registered_on
+           min(registered_on) OVER (PARTITION BY agency_id, client_id) AS registered_on
     FROM client_facts WHERE NOT retracted
     ORDER BY agency_id, client_id, occurred_at DESC, event_id DESC;
