@@ -80,14 +80,14 @@ def dead_letter_stream(replicas: int = 1) -> StreamConfig:
 
 
 async def declare_stream(js: JetStreamContext, config: StreamConfig) -> None:
-    """Create the stream, or bring an existing one to `config`. Only its owner calls this."""
+    """Create the stream if it is missing. An existing one is left as it is: in production
+    its replicas and limits are the operator's (an update here would, say, bring an R3
+    stream down to one replica on every start)."""
     try:
         await js.stream_info(config.name or "")
     except NotFoundError:
         await js.add_stream(config)
         log.info("created stream %s", config.name)
-        return
-    await js.update_stream(config)
 
 
 async def stream_exists(js: JetStreamContext, name: str) -> bool:

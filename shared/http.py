@@ -124,6 +124,13 @@ def bearer_principal(request: Request, secrets: tuple[str, ...]) -> Principal:
             401, "unauthorized", str(exc), headers={"WWW-Authenticate": "Bearer"}
         ) from exc
     revoked = getattr(request.app.state, "revoked", None)
+    if revoked is not None and not revoked.loaded:  # fail closed until the list is read
+        raise ApiError(
+            503,
+            "unavailable",
+            "revocation list not loaded yet; retry",
+            headers={"Retry-After": "1"},
+        )
     if revoked is not None and principal.token_id in revoked:
         raise ApiError(401, "unauthorized", "token revoked", headers={"WWW-Authenticate": "Bearer"})
     limiter = getattr(request.app.state, "rate_limiter", None)

@@ -34,6 +34,7 @@ class Revoked:
 
     def __init__(self) -> None:
         self.ids: set[str] = set()
+        self.loaded = False  # until the whole list has been read, no token is trusted
 
     def __contains__(self, token_id: object) -> bool:
         return token_id in self.ids
@@ -45,6 +46,7 @@ class Revoked:
                 watcher = await (await bucket(js)).watchall()
                 async for entry in watcher:
                     if entry is None:  # the initial values are all in
+                        self.loaded = True
                         continue
                     if entry.operation in ("DEL", "PURGE"):
                         self.ids.discard(entry.key)

@@ -19,9 +19,14 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
 def data_dir() -> Path:
-    """Where the local stack keeps NATS and PostgreSQL data and its secrets."""
-    return Path(_env("QIANSHOU_DATA_DIR", ".qianshou")).resolve()
+    """Where the local stack keeps NATS and PostgreSQL data and its secrets: `.qianshou` in
+    the checkout, whatever folder a command is run from (a second folder would mean a
+    second token secret and PII key, and every token and ciphertext would stop working)."""
+    return Path(_env("QIANSHOU_DATA_DIR", str(PROJECT_ROOT / ".qianshou"))).resolve()
 
 
 def nats_url() -> str:

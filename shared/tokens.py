@@ -34,7 +34,7 @@ class Principal:
     @property
     def caller(self) -> str:
         """A key for per-caller limits: the agency, the province, or admin."""
-        return self.agency_id or self.region or self.role
+        return f"{self.role}:{self.agency_id or self.region or ''}"
 
     def covers_region(self, region_code: str | None) -> bool:
         """True when this principal may act on data of an agency in `region_code`."""

@@ -84,7 +84,7 @@ async def _client_key(
 
 
 def actor(principal: Principal) -> str:
-    return f"{principal.role}:{principal.caller}:{principal.token_id or '-'}"
+    return f"{principal.caller}:{principal.token_id or '-'}"
 
 
 async def read(
@@ -147,6 +147,14 @@ async def erase(
             return False
         await conn.execute(
             "DELETE FROM keyring.client_keys WHERE agency_id = $1 AND client_id = $2",
+            agency_id,
+            client_id,
+        )
+        # The ciphertexts are unreadable now; drop them and the ID number's HMAC as well,
+        # which would otherwise still link the person's records.
+        await conn.execute(
+            "UPDATE client_personal SET name_enc = ''::bytea, id_number_enc = NULL,"
+            " phone_enc = NULL, id_number_hmac = NULL WHERE agency_id = $1 AND client_id = $2",
             agency_id,
             client_id,
         )

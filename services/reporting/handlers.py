@@ -21,7 +21,8 @@ from shared.http import ApiError
 from shared.subjects import msg_id, report
 from shared.tokens import Principal
 
-REPORTING_AGENCY = "reporting"  # the envelope's agency_id for events reporting emits
+REPORTING_AGENCY = "reporting"
+MAX_LINES = 120  # ten years by month  # the envelope's agency_id for events reporting emits
 
 
 @dataclass
@@ -83,8 +84,16 @@ class Reports:
                 "a breakdown by period needs from and to",
                 [{"code": "missing_field", "path": "from", "message": "required"}],
             )
+        lines = buckets(scope.start, scope.end, size)
+        if len(lines) > MAX_LINES:
+            raise ApiError(
+                422,
+                "invalid",
+                f"at most {MAX_LINES} lines in a breakdown",
+                [{"code": "invalid", "path": "breakdown", "message": "narrow from/to"}],
+            )
         out = []
-        for label, first, last in buckets(scope.start, scope.end, size):
+        for label, first, last in lines:
             kpis = await summary(conn, replace(scope, start=first, end=last))
             out.append(
                 {

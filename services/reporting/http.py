@@ -38,6 +38,14 @@ def _caller(request: Request) -> tuple[Reports, Principal]:
 
 
 def _dates(start: date | None, end: date | None) -> None:
+    for name, day in (("from", start), ("to", end)):
+        if day is not None and not 1900 <= day.year <= 2100:
+            raise ApiError(
+                422,
+                "invalid",
+                f"{name} is out of range",
+                [{"code": "invalid", "path": name, "message": "a year from 1900 to 2100"}],
+            )
     if start and end and start > end:
         raise ApiError(
             422,
@@ -118,7 +126,7 @@ async def pairing(request: Request, pairing_id: str) -> Response:
 async def publish(
     request: Request,
     region: Annotated[str, Query(pattern=r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{6})?)?)?$")],
-    period: Annotated[str, Query(pattern=r"^[0-9]{4}(-(Q[1-4]|(0[1-9]|1[0-2])))?$")],
+    period: Annotated[str, Query(pattern=r"^(19|20)[0-9]{2}(-(Q[1-4]|(0[1-9]|1[0-2])))?$")],
 ) -> Response:
     reports, principal = _caller(request)
     if principal.role not in ("province", "admin"):

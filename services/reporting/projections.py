@@ -14,6 +14,10 @@ async def apply(conn: asyncpg.Connection, events: list[Canonical]) -> None:
     """Add the events' facts (COPY), then let retractions drop their targets' effect."""
     if not events:
         return
+    # One writer at a time (two reporting processes, or a rebuild beside the consumer):
+    # "is it already retracted?" and "retract it" must not interleave across transactions,
+    # or a target and its retraction applied side by side would both miss each other.
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('reporting:apply', 0))")
     keys = [(e.agency_id, e.event_id) for e in events if e.type != "event-retracted"]
     retracted = await _already_retracted(conn, keys)
     for table, rows in fact_rows(events, retracted).items():

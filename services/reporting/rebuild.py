@@ -21,12 +21,17 @@ from shared.consumer import Poison, claim, decode
 from shared.subjects import EVENTS_STREAM, events_of_type
 
 
-async def rebuild(pool: asyncpg.Pool, nc: Client, batch: int = 2000) -> dict[str, Any]:
+async def rebuild(
+    pool: asyncpg.Pool, nc: Client, batch: int = 2000, deadline_s: float = 3600.0
+) -> dict[str, Any]:
     started = time.perf_counter()
     js = nc.jetstream()
-    last = (await js.stream_info(EVENTS_STREAM)).state.last_seq
     async with pool.acquire() as conn:
         await projections.reset(conn)
+    # Read after the reset: whatever the live consumer applied before it is wiped and sits
+    # at or below `last`, so the replay covers it; whatever it applies after is recorded
+    # as processed, so the replay skips it.
+    last = (await js.stream_info(EVENTS_STREAM)).state.last_seq
     # An ephemeral consumer of its own: the service's durable one is left as it is.
     sub = await js.pull_subscribe(
         "",
@@ -41,11 +46,13 @@ async def rebuild(pool: asyncpg.Pool, nc: Client, batch: int = 2000) -> dict[str
     )
     replayed = 0
     try:
-        while True:
+        while time.perf_counter() - started < deadline_s:
             try:
                 msgs = await sub.fetch(batch, timeout=1.0)
-            except NatsTimeout:
-                break
+            except (NatsTimeout, TimeoutError):
+                if (await sub.consumer_info()).num_pending == 0:
+                    break  # nothing left that reporting consumes
+                continue  # a slow server: keep going, never stop half-way
             events = []
             for m in msgs:
                 try:
@@ -57,6 +64,8 @@ async def rebuild(pool: asyncpg.Pool, nc: Client, batch: int = 2000) -> dict[str
             replayed += len(msgs)
             if msgs[-1].metadata.sequence.stream >= last:
                 break
+        else:
+            raise TimeoutError(f"rebuild did not reach stream sequence {last} in {deadline_s}s")
     finally:
         await sub.unsubscribe()
     return {
