@@ -231,25 +231,24 @@ class EventRetracted(Contract):
     reason: Text
 
 
-class VisitScheduled(Contract):
+class VisitSlot(Contract):
+    """What scheduling says about one visit slot of a care plan."""
+
     agency_id: AgencyId  # the client's agency (the sender is the scheduling service)
     slot_id: Ident
     plan_id: Ident
     client_id: ClientId
     service: Service
     worker_id: Ident | None
+    window_end: AwareDatetime
+
+
+class VisitScheduled(VisitSlot):
     window_start: AwareDatetime
-    window_end: AwareDatetime
 
 
-class VisitOverdue(Contract):
-    agency_id: AgencyId  # the client's agency (the sender is the scheduling service)
-    slot_id: Ident
-    plan_id: Ident
-    client_id: ClientId
-    service: Service
-    worker_id: Ident | None
-    window_end: AwareDatetime
+class VisitOverdue(VisitSlot):
+    pass
 
 
 class ReportPublished(Contract):

@@ -25,7 +25,7 @@ from shared.broker import (
 )
 from shared.db import open_pool
 from shared.http import guard, service_app, stop_tasks
-from shared.readiness import database_ok, nats_ok
+from shared.readiness import consuming_service
 from shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -76,11 +76,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             await pool.close()
 
     async def readiness() -> dict[str, bool]:
-        return {
-            "database": await database_ok(holder.get("pool")),
-            "nats": nats_ok(broker),
-            "consuming": bool(holder.get("consumer") and holder["consumer"].alive),
-        }
+        return await consuming_service(holder, broker)
 
     app = service_app("reporting", lifespan, readiness, lambda: ASYNCAPI, DESCRIPTION)
     app.include_router(router)

@@ -28,7 +28,7 @@ from shared.consumer import EventConsumer
 from shared.db import open_pool
 from shared.http import guard, service_app, stop_tasks
 from shared.outbox import Relay
-from shared.readiness import database_ok, nats_ok
+from shared.readiness import consuming_service
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -120,11 +120,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             await pool.close()
 
     async def readiness() -> dict[str, bool]:
-        return {
-            "database": await database_ok(holder.get("pool")),
-            "nats": nats_ok(broker),
-            "consuming": bool(holder.get("consumer") and holder["consumer"].alive),
-        }
+        return await consuming_service(holder, broker)
 
     app = service_app(
         "scheduling",
