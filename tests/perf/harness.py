@@ -1,0 +1,148 @@
+"""The benchmark's own servers and stack, and what it reads of them: the report's watermark,
+each process's CPU time and peak RSS."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from deploy.natsserver import LocalNats, free_port
+from deploy.postgres import LocalPostgres
+from deploy.stack import SERVICES, Stack
+from shared.settings import with_database
+from shared.tokens import Principal, issue
+
+SECRET = "perf-signing-secret-of-the-benchmark-stack"
+PII_KEY = "11" * 32
+REPO = Path(__file__).resolve().parents[2]
+# NATS's own default when sync_interval is not configured.
+SYNC = {"always": "always", "default": "2m"}
+
+
+@dataclass
+class Bench:
+    """NATS (at one sync setting), PostgreSQL and the three services, on free ports."""
+
+    root: Path
+    sync: str
+    nats: LocalNats
+    postgres: LocalPostgres
+    stack: Stack
+
+    def database(self, service: str) -> str:
+        return with_database(self.postgres.url, f"bench_{service}")
+
+    def token(self, role: str = "agency", **who: str) -> str:
+        return issue(SECRET, Principal(role=role, **who))  # type: ignore[arg-type]
+
+    def url(self, service: str) -> str:
+        return self.stack.services[service].url
+
+    def pids(self) -> dict[str, int]:
+        out = {n: p.process.pid for n, p in self.stack.services.items() if p.process}
+        if self.nats.process:
+            out["nats-server"] = self.nats.process.pid
+        return out
+
+    def stop(self) -> None:
+        self.stack.stop()
+        self.nats.stop()
+        self.postgres.stop()
+
+
+def start_servers(root: Path, sync: str) -> tuple[LocalNats, LocalPostgres]:
+    root.mkdir(parents=True, exist_ok=True)
+    root.chmod(0o755)  # PostgreSQL runs as its own user and must reach its folder
+    nats = LocalNats(root / "nats", free_port(), sync_interval=SYNC[sync])
+    nats.start()
+    postgres = LocalPostgres(root / "pg", free_port())
+    postgres.start()
+    return nats, postgres
+
+
+def start_stack(root: Path, sync: str, nats: LocalNats, postgres: LocalPostgres) -> Bench:
+    stack = Stack(
+        data_dir=root / "data",
+        nats_url=nats.url,
+        database_url=postgres.url,
+        ports={name: free_port() for name in SERVICES},
+        db_prefix="bench",
+        log_dir=root / "logs",
+        extra_env={
+            "QIANSHOU_TOKEN_SECRETS": SECRET,
+            "QIANSHOU_PII_KEY": PII_KEY,
+            "PYTHONPATH": str(REPO),
+        },
+    )
+    bench = Bench(root, sync, nats, postgres, stack)
+    try:
+        stack.up(timeout_s=120)
+    except Exception:
+        bench.stop()
+        raise
+    return bench
+
+
+def proc_status(pid: int) -> dict[str, float]:
+    """Peak RSS (VmHWM, MB) and CPU seconds (user + system) of a process."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    hwm = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return {
+        "peak_rss_mb": round(hwm / 1024, 1),
+        "cpu_s": (int(fields[11]) + int(fields[12])) / ticks,
+    }
+
+
+def cpu_seconds(bench: Bench) -> dict[str, float]:
+    return {name: proc_status(pid)["cpu_s"] for name, pid in bench.pids().items()}
+
+
+def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: round(after[name] - before.get(name, 0.0), 1) for name in after}
+
+
+class Watermark:
+    """Reporting's watermark row (what the summary's as_of reads), polled on its own connection."""
+
+    def __init__(self, conn: asyncpg.Connection):
+        self.conn = conn
+
+    @classmethod
+    async def open(cls, bench: Bench) -> Watermark:
+        return cls(await asyncpg.connect(bench.database("reporting")))
+
+    async def read(self) -> tuple[int, Any]:
+        row = await self.conn.fetchrow("SELECT events, recorded_at FROM watermark")
+        return (int(row["events"]), row["recorded_at"]) if row else (0, None)
+
+    async def wait_for(self, events: int, timeout_s: float, interval_s: float = 0.01) -> float:
+        """Wall time (time.time()) at which the projections first hold `events` events."""
+        deadline = time.monotonic() + timeout_s
+        while (await self.read())[0] < events:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reporting holds {(await self.read())[0]} of {events} events")
+            await asyncio.sleep(interval_s)
+        return time.time()
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+
+def percentiles(values: list[float], points: tuple[int, ...] = (50, 95, 99)) -> dict[str, float]:
+    """Nearest-rank percentiles (ms) of `values` (ms)."""
+    ordered = sorted(values)
+    if not ordered:
+        return {}
+    out = {
+        f"p{p}": round(ordered[min(len(ordered) - 1, (len(ordered) * p) // 100)], 1) for p in points
+    }
+    out["max"] = round(ordered[-1], 1)
+    return out

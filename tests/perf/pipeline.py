@@ -1,0 +1,189 @@
+"""The benchmark of issue 8: how fast an agency's event becomes a provincial figure, against
+what plain nats-py and asyncpg reach on the same machine.
+
+    python -m tests.perf.pipeline --events 100000 [--sync always|default|both]
+                                  [--projection-events 1000000]
+
+For each NATS sync setting it starts its own NATS and PostgreSQL, measures the raw ceilings
+(tests/perf/raw.py), starts the three services and measures: sustained end-to-end
+throughput, publish-to-report latency at 500 events/s, projections filled to
+--projection-events, summary query latency, `qianshou reporting rebuild`, and each
+service's peak RSS. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tests.perf import drive, fill, province, raw
+from tests.perf.harness import Bench, proc_status, start_servers, start_stack
+
+TARGETS = {
+    "ratio_to_raw_pipeline_min": 0.35,
+    "latency_p99_ms_max": 250,
+    "summary_p95_ms_max": 50,
+    "rebuild_seconds_max": 180,
+    "service_peak_rss_mb_max": 200,
+}
+
+
+def raw_messages(the: province.Province, events: list[province.Event]) -> list[raw.Message]:
+    """The benchmark's own events in their canonical form, as the relay would publish them."""
+    now = "2026-01-01T00:00:00+00:00"
+    out = []
+    for e in events:
+        region = the.region_of(e["agency_id"])
+        body = orjson.dumps(province.canonical(e, region, now))
+        out.append(
+            (f"{region}.{e['agency_id']}.{e['type']}", f"{e['agency_id']}:{e['event_id']}", body)
+        )
+    return out
+
+
+async def run_one(sync: str, args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    """Every measurement at one NATS sync setting, on servers of its own."""
+    the = province.scaled(args.events)
+    events = list(province.events(the, args.events, seed=args.seed))
+    nats_server, postgres = start_servers(root, sync)
+    bench: Bench | None = None
+    try:
+        messages = raw_messages(the, events)
+        ceilings = {
+            "jetstream_publish": await raw.publish_ceiling(nats_server.url, messages),
+            "pipeline": await raw.pipeline_ceiling(nats_server.url, postgres.url, messages),
+        }
+        del messages
+        bench = start_stack(root, sync, nats_server, postgres)
+        end_to_end = await drive.sustained(bench, events, clients=args.clients)
+        later = province.Generator(the, seed=args.seed + 1, tag="lat").activity()
+        latency = await drive.latency(bench, later, seconds=args.latency_seconds)
+        filler = province.Generator(the, seed=args.seed + 2, tag="fill").activity()
+        filled = await fill.fill(bench, the, filler, args.projection_events)
+        pairing = next(iter(the.pairings))
+        queries = fill.query_latency(
+            bench,
+            {
+                "province": {"region": "22"},
+                "prefecture": {"region": "2224"},
+                "pairing": {"pairing": pairing},
+            },
+            rounds=args.query_rounds,
+        )
+        rebuilt = fill.rebuild(bench)
+        rss = {name: proc_status(pid)["peak_rss_mb"] for name, pid in bench.pids().items()}
+    finally:
+        if bench is not None:
+            bench.stop()
+        else:
+            nats_server.stop()
+            postgres.stop()
+    ratio = end_to_end["events_per_s"] / ceilings["pipeline"]["events_per_s"]
+    return {
+        "nats_sync_interval": "always" if sync == "always" else "2m (NATS default)",
+        "raw_ceilings": ceilings,
+        "end_to_end": end_to_end,
+        "ratio_end_to_end_to_raw_pipeline": round(ratio, 3),
+        "publish_to_report": latency,
+        "projection_fill": filled,
+        "summary_query_ms": queries,
+        "rebuild": rebuilt,
+        "peak_rss_mb": rss,
+        "targets_met": _targets_met(ratio, latency, queries, rebuilt, rss),
+    }
+
+
+def _targets_met(
+    ratio: float,
+    latency: dict[str, Any],
+    queries: dict[str, Any],
+    rebuilt: dict[str, Any],
+    rss: dict[str, float],
+) -> dict[str, bool]:
+    return {
+        "ratio_to_raw_pipeline": ratio >= TARGETS["ratio_to_raw_pipeline_min"],
+        "latency_p99": latency["latency_ms"]["p99"] < TARGETS["latency_p99_ms_max"],
+        "summary_p95": all(q["p95"] < TARGETS["summary_p95_ms_max"] for q in queries.values()),
+        "rebuild": rebuilt["seconds"] < TARGETS["rebuild_seconds_max"],
+        "service_rss": all(
+            mb < TARGETS["service_peak_rss_mb_max"]
+            for name, mb in rss.items()
+            if name != "nats-server"
+        ),
+    }
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    syncs = ["always", "default"] if args.sync == "both" else [args.sync]
+    started = time.time()
+    top = Path(tempfile.mkdtemp(prefix="qianshou-perf-"))
+    runs: dict[str, Any] = {}
+    try:
+        for sync in syncs:
+            runs[sync] = await run_one(sync, args, top / sync)
+    finally:
+        if not args.keep:
+            shutil.rmtree(top, ignore_errors=True)
+    return {
+        "command": "python -m tests.perf.pipeline " + " ".join(args.argv),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "province": {
+            "agencies": 50,
+            "counties": 10,
+            "clients": province.scaled(args.events).clients_total,
+        },
+        "method": [
+            "end_to_end: per-agency requests of up to 500 events, 1 in 5 over NATS request/reply, "
+            f"{args.clients} concurrent clients; timed from the first send until reporting's "
+            "watermark (the summary's as_of row) counts every accepted event",
+            "publish_to_report: HTTP requests of 10 events every 20 ms; latency from the scheduled "
+            "send to the commit that makes them visible to the summary (watermark polled every 2 ms)",
+            "projection_fill: canonical events published straight to EVENTS with plain nats-py "
+            "(pipelined, Nats-Msg-Id), consumed by reporting; the summary queries and the rebuild "
+            "run over these plus the end-to-end and latency events",
+            "raw_ceilings: same payloads (canonical bodies of the end-to-end events), same NATS "
+            "server and PostgreSQL, run before the services start",
+        ],
+        "targets": TARGETS,
+        "runs": runs,
+        "ratios_end_to_end_to_raw_pipeline": {
+            sync: r["ratio_end_to_end_to_raw_pipeline"] for sync, r in runs.items()
+        },
+        "total_seconds": round(time.time() - started, 1),
+    }
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tests.perf.pipeline", description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000, help="end-to-end events")
+    parser.add_argument("--sync", choices=["always", "default", "both"], default="both")
+    parser.add_argument("--projection-events", type=int, default=1_000_000)
+    parser.add_argument("--latency-seconds", type=float, default=20.0)
+    parser.add_argument("--query-rounds", type=int, default=40)
+    parser.add_argument("--clients", type=int, default=8, help="concurrent senders")
+    parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--keep", action="store_true", help="keep the servers' folders")
+    args = parser.parse_args(argv)
+    args.argv = argv
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(list(sys.argv[1:] if argv is None else argv))
+    result = asyncio.run(run(args))
+    print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
