@@ -56,6 +56,13 @@ class LocalNats:
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+    @property
+    def admin_url(self) -> str:
+        """The URL with the admin user's credentials in it (when authorization is on)."""
+        if self.users is None:
+            return self.url
+        return f"nats://admin:{self.users.services['admin']}@127.0.0.1:{self.port}"
+
     def write_config(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         text = CONFIG_TEMPLATE.read_text()

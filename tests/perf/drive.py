@@ -27,6 +27,8 @@ import httpx
 import nats
 import orjson
 
+from deploy.natsauth import agency_user
+from shared.subjects import inbox_prefix
 from tests.perf.harness import Bench, Watermark, cpu_delta, cpu_seconds, percentiles
 from tests.perf.province import Event
 
@@ -69,6 +71,17 @@ async def _send_nats(nc: Any, agency: str, items: list[Event]) -> list[Any]:
     return results
 
 
+async def _agency_client(bench: Bench, agency: str) -> Any:
+    """An agency's own NATS user, with its own inbox (intake answers only there)."""
+    assert bench.nats.users is not None
+    return await nats.connect(
+        bench.nats.url,
+        user=agency_user(agency),
+        password=bench.nats.users.agencies[agency],
+        inbox_prefix=inbox_prefix(agency).encode(),
+    )
+
+
 async def sustained(bench: Bench, events: list[Event], clients: int = 8) -> dict[str, Any]:
     """Send every event through intake with `clients` concurrent senders; time until reported."""
     todo = list(enumerate(requests_of(events)))
@@ -76,14 +89,15 @@ async def sustained(bench: Bench, events: list[Event], clients: int = 8) -> dict
     statuses: Counter[str] = Counter()
     watermark = await Watermark.open(bench)
     base = (await watermark.read())[0]
-    nc = await nats.connect(bench.nats.url)
+    agencies = sorted({e["agency_id"] for e in events})
+    clients_by_agency = {a: await _agency_client(bench, a) for a in agencies}
     cpu_before = cpu_seconds(bench)
 
     async def sender(client: httpx.AsyncClient) -> None:
         while todo:
             index, (agency, items) = todo.pop(0)
             if index % NATS_EVERY == NATS_EVERY - 1:
-                results = await _send_nats(nc, agency, items)
+                results = await _send_nats(clients_by_agency[agency], agency, items)
             else:
                 results = await _send_http(client, tokens[agency], items)
             statuses.update(r["status"] for r in results)
@@ -95,7 +109,8 @@ async def sustained(bench: Bench, events: list[Event], clients: int = 8) -> dict
         started = time.time()
         await asyncio.gather(*(sender(client) for _ in range(clients)))
     sent = time.time()
-    await nc.close()
+    for agency_client in clients_by_agency.values():
+        await agency_client.close()
     on_stream = await _wait_on_stream(bench, statuses["accepted"])
     done = await watermark.wait_for(base + statuses["accepted"], timeout_s=3600)
     cpu = cpu_delta(cpu_before, cpu_seconds(bench))
@@ -118,7 +133,7 @@ async def sustained(bench: Bench, events: list[Event], clients: int = 8) -> dict
 
 async def _wait_on_stream(bench: Bench, accepted: int) -> float:
     """Wall time at which EVENTS holds every accepted event (the relay's work is done)."""
-    nc = await nats.connect(bench.nats.url)
+    nc = await nats.connect(bench.nats.admin_url)
     js = nc.jetstream()
     try:
         while True:

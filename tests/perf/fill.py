@@ -42,7 +42,7 @@ async def fill(
     watermark = await Watermark.open(bench)
     base = (await watermark.read())[0]
     wanted = max(0, target - base)
-    nc = await nats.connect(bench.nats.url)
+    nc = await nats.connect(bench.nats.admin_url)
     js = nc.jetstream(publish_async_max_pending=4000)
     cpu_before = cpu_seconds(bench)
     started = time.time()

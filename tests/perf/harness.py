@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 
+from deploy.natsauth import NatsUsers
 from deploy.natsserver import LocalNats, free_port
 from deploy.postgres import LocalPostgres
 from deploy.stack import SERVICES, Stack
@@ -56,10 +57,17 @@ class Bench:
         self.postgres.stop()
 
 
+AGENCIES = 50  # ids ag000..ag049, as tests/perf/province.py names them
+
+
 def start_servers(root: Path, sync: str) -> tuple[LocalNats, LocalPostgres]:
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o755)  # PostgreSQL runs as its own user and must reach its folder
-    nats = LocalNats(root / "nats", free_port(), sync_interval=SYNC[sync])
+    # Authorization on, as shipped: a user per service and per agency of the province.
+    users = NatsUsers.load(root / "nats-users.json")
+    for i in range(AGENCIES):
+        users.add_agency(f"ag{i:03d}")
+    nats = LocalNats(root / "nats", free_port(), sync_interval=SYNC[sync], users=users)
     nats.start()
     postgres = LocalPostgres(root / "pg", free_port())
     postgres.start()
@@ -73,6 +81,7 @@ def start_stack(root: Path, sync: str, nats: LocalNats, postgres: LocalPostgres)
         database_url=postgres.url,
         ports={name: free_port() for name in SERVICES},
         db_prefix="bench",
+        nats_users=nats.users,
         log_dir=root / "logs",
         extra_env={
             "QIANSHOU_TOKEN_SECRETS": SECRET,

@@ -60,8 +60,8 @@ async def run_one(sync: str, args: argparse.Namespace, root: Path) -> dict[str, 
     try:
         messages = raw_messages(the, events)
         ceilings = {
-            "jetstream_publish": await raw.publish_ceiling(nats_server.url, messages),
-            "pipeline": await raw.pipeline_ceiling(nats_server.url, postgres.url, messages),
+            "jetstream_publish": await raw.publish_ceiling(nats_server.admin_url, messages),
+            "pipeline": await raw.pipeline_ceiling(nats_server.admin_url, postgres.url, messages),
         }
         del messages
         bench = start_stack(root, sync, nats_server, postgres)
