@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from services.reporting import rollups
 from services.reporting.facts import FACT_TABLES, fact_rows, table_columns
 from shared.events import Canonical, EventRetracted
 
@@ -22,6 +23,8 @@ async def apply(conn: asyncpg.Connection, events: list[Canonical]) -> None:
     retracted = await _already_retracted(conn, keys)
     for table, rows in fact_rows(events, retracted).items():
         await conn.copy_records_to_table(table, records=rows, columns=TABLE_COLUMNS[table])
+        if table == "visit_facts":  # (agency, event, retracted, client, service, day, minutes)
+            await rollups.add(conn, [(r[0], r[3], r[4], r[5], r[6]) for r in rows if not r[2]])
     await _retract(conn, [e for e in events if isinstance(e.payload, EventRetracted)])
     newest = max(e.recorded_at for e in events)
     await conn.execute(
@@ -64,15 +67,24 @@ async def _retract(conn: asyncpg.Connection, retractions: list[Canonical]) -> No
         ],
     )
     for table in FACT_TABLES:
-        await conn.execute(
+        changed = await conn.fetch(
             f"UPDATE {table} f SET retracted = true FROM unnest($1::text[], $2::text[]) AS k(a, e)"
-            " WHERE f.agency_id = k.a AND f.event_id = k.e AND NOT f.retracted",
+            " WHERE f.agency_id = k.a AND f.event_id = k.e AND NOT f.retracted"
+            + (
+                " RETURNING f.agency_id, f.client_id, f.service, f.visited_on, f.duration_min"
+                if table == "visit_facts"
+                else ""
+            ),
             agencies,
             targets,
         )
+        if table == "visit_facts":
+            await rollups.take_out(conn, [tuple(r) for r in changed])
 
 
 async def reset(conn: asyncpg.Connection) -> None:
     """Drop every projection (for a rebuild): facts, retractions, watermark, processed keys."""
-    tables = ", ".join((*FACT_TABLES, "retractions", "watermark", "processed_events"))
+    tables = ", ".join(
+        (*FACT_TABLES, *rollups.TABLES, "retractions", "watermark", "processed_events")
+    )
     await conn.execute(f"TRUNCATE {tables}")

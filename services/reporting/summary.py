@@ -120,14 +120,36 @@ FROM current_clients
 WHERE {_agency_filter()} AND registered_on <= $3 AND ($5::text IS NULL OR project_id = $5)
 """
 
-_VISITS = f"""
-SELECT service, count(*) AS visits, count(DISTINCT (agency_id, client_id)) AS clients,
-       sum(duration_min) AS minutes
+_VISITS_IN_SCOPE = f"""
 FROM visit_facts v
 WHERE NOT retracted AND {_agency_filter()} AND visited_on BETWEEN $2 AND $3
   AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM current_clients c WHERE c.agency_id = v.agency_id
                                    AND c.client_id = v.client_id AND c.project_id = $5))
-GROUP BY GROUPING SETS ((service), ())
+"""
+# Distinct clients by hashing (agency, client) per service first: a count(DISTINCT) over a
+# row value sorts every visit once per group, several times slower at a million visits.
+_VISITS = f"SELECT service, count(*) AS visits, sum(duration_min) AS minutes {_VISITS_IN_SCOPE} GROUP BY service"
+_VISIT_CLIENTS = f"""
+SELECT service, count(*) AS clients
+FROM (SELECT DISTINCT service, agency_id, client_id {_VISITS_IN_SCOPE}) x GROUP BY service
+"""
+_VISIT_CLIENTS_ANY = (
+    f"SELECT count(*) AS clients FROM (SELECT DISTINCT agency_id, client_id {_VISITS_IN_SCOPE}) x"
+)
+
+# The same from the rollups, for a scope with no start date and no project ("so far").
+_TOTALS = f"""
+SELECT service, sum(visits) AS visits, sum(minutes) AS minutes, max(last_on) AS last_on
+FROM visit_totals WHERE {_agency_filter()} GROUP BY service
+"""
+_FIRST_VISITS = f"""
+SELECT service, count(*) AS clients FROM client_first_visit
+WHERE {_agency_filter()} AND first_on <= $3 GROUP BY service
+"""
+_FIRST_VISITS_ANY = f"""
+SELECT count(*) AS clients
+FROM (SELECT DISTINCT agency_id, client_id FROM client_first_visit
+      WHERE {_agency_filter()} AND first_on <= $3) x
 """
 
 _ACTIVITIES = f"""
@@ -194,9 +216,7 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
     ag = (await fetch(_AGENCIES))[0]
     workers = (await fetch(_WORKERS))[0]
     clients = (await fetch(_CLIENTS))[0]
-    visits = await fetch(_VISITS)
-    by_service = {r["service"]: r for r in visits if r["service"] is not None}
-    overall = next((r for r in visits if r["service"] is None), None)
+    by_service, served, minutes = await _visits(fetch, scope, end)
     activities = await fetch(_ACTIVITIES)
     trainings = await fetch(_TRAININGS)
     slots = (await fetch(_SLOTS))[0]
@@ -214,12 +234,14 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
         "licensed_rate": round(licensed / total, 4) if total else None,
         "clients_registered": clients["registered"],
         "clients_in_difficulty": clients["in_difficulty"],
-        "clients_served": overall["clients"] if overall else 0,
+        "clients_served": served,
         "clients_served_by_service": {
-            s: by_service[s]["clients"] for s in SERVICES if s in by_service
+            s: by_service[s]["clients"] for s in SERVICES if by_service.get(s, {}).get("visits")
         },
-        "visits_by_service": {s: by_service[s]["visits"] for s in SERVICES if s in by_service},
-        "visit_minutes": int(overall["minutes"] or 0) if overall else 0,
+        "visits_by_service": {
+            s: by_service[s]["visits"] for s in SERVICES if by_service.get(s, {}).get("visits")
+        },
+        "visit_minutes": minutes,
         "activities_by_kind": {r["kind"]: r["held"] for r in sorted(activities, key=_kind)},
         "activity_attendance_by_kind": {
             r["kind"]: int(r["attendance"]) for r in sorted(activities, key=_kind)
@@ -241,6 +263,31 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
         "visits_overdue": slots["overdue"],
         "as_of": watermark["recorded_at"].isoformat() if watermark else None,
     }
+
+
+async def _visits(
+    fetch: Any, scope: Scope, end: date
+) -> tuple[dict[str, dict[str, int]], int, int]:
+    """Visits and clients served per service, clients served, visit minutes."""
+    by_service: dict[str, dict[str, int]] = {}
+    if scope.start is None and scope.project is None:
+        totals = await fetch(_TOTALS)
+        if all(r["last_on"] <= end for r in totals):  # no visit after the end: totals hold
+            for r in totals:
+                by_service[r["service"]] = {
+                    "visits": int(r["visits"]),
+                    "minutes": int(r["minutes"]),
+                }
+            for r in await fetch(_FIRST_VISITS):
+                by_service.setdefault(r["service"], {})["clients"] = r["clients"]
+            served = (await fetch(_FIRST_VISITS_ANY))[0]["clients"]
+            return by_service, served, sum(v.get("minutes", 0) for v in by_service.values())
+    for r in await fetch(_VISITS):
+        by_service[r["service"]] = {"visits": r["visits"], "minutes": int(r["minutes"])}
+    for r in await fetch(_VISIT_CLIENTS):
+        by_service.setdefault(r["service"], {})["clients"] = r["clients"]
+    served = (await fetch(_VISIT_CLIENTS_ANY))[0]["clients"]
+    return by_service, served, sum(v.get("minutes", 0) for v in by_service.values())
 
 
 def _kind(row: asyncpg.Record) -> str:
