@@ -49,7 +49,7 @@ class Relay:
         pool: asyncpg.Pool,
         js: JetStreamContext,
         wakeup: asyncio.Event,
-        window: int = 500,
+        window: int = 2000,
         ack_timeout_s: float = 10.0,
     ):
         self.service, self.pool, self.js, self.wakeup = service, pool, js, wakeup

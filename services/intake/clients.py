@@ -19,25 +19,74 @@ class Erased(Exception):
 
 
 async def keep(conn: asyncpg.Connection, vault: Vault, items: list[tuple[int, Submission]]) -> None:
-    """Encrypt and store the personal data of the accepted client registrations."""
-    for seq, sub in items:
-        if sub.event is None or not isinstance(sub.event.payload, ClientRegistered):
-            continue
-        agency_id, payload = sub.event.agency_id, sub.event.payload
-        aad = client_aad(agency_id, payload.client_id)
-        key = await _client_key(conn, vault, agency_id, payload.client_id, create=True)
-        assert key is not None
-        await conn.execute(
-            "INSERT INTO client_personal (agency_id, client_id, event_seq, name_enc,"
-            " id_number_enc, phone_enc, id_number_hmac) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            agency_id,
-            payload.client_id,
-            seq,
-            vault.seal(key, payload.name.encode(), aad),
-            _seal(vault, key, payload.id_number, aad),
-            _seal(vault, key, payload.phone, aad),
-            vault.id_number_hmac(payload.id_number) if payload.id_number else None,
+    """Encrypt and store the personal data of the accepted client registrations (a few
+    statements for the whole request, however many clients it registers)."""
+    clients = [
+        (seq, sub.event.agency_id, sub.event.payload)
+        for seq, sub in items
+        if sub.event is not None and isinstance(sub.event.payload, ClientRegistered)
+    ]
+    if not clients:
+        return
+    keys = await _client_keys(conn, vault, sorted({(a, p.client_id) for _, a, p in clients}))
+    rows = []
+    for seq, agency_id, p in clients:
+        key, aad = keys[(agency_id, p.client_id)], client_aad(agency_id, p.client_id)
+        rows.append(
+            (
+                agency_id,
+                p.client_id,
+                seq,
+                vault.seal(key, p.name.encode(), aad),
+                _seal(vault, key, p.id_number, aad),
+                _seal(vault, key, p.phone, aad),
+                vault.id_number_hmac(p.id_number) if p.id_number else None,
+            )
         )
+    await conn.copy_records_to_table(
+        "client_personal",
+        records=rows,
+        columns=[
+            "agency_id",
+            "client_id",
+            "event_seq",
+            "name_enc",
+            "id_number_enc",
+            "phone_enc",
+            "id_number_hmac",
+        ],
+    )
+
+
+async def _client_keys(
+    conn: asyncpg.Connection, vault: Vault, wanted: list[tuple[str, str]]
+) -> dict[tuple[str, str], bytes]:
+    """The data keys of these clients, made for those who have none yet."""
+    agency_keys = {a: await _agency_key(conn, vault, a) for a in {a for a, _ in wanted}}
+    fresh = [vault.seal(agency_keys[a], vault.new_key(), client_aad(a, c)) for a, c in wanted]
+    # Insert what is missing (a concurrent request may win: then its key is the one read).
+    await conn.execute(
+        "INSERT INTO keyring.client_keys (agency_id, client_id, wrapped_key)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])"
+        " ON CONFLICT (agency_id, client_id) DO NOTHING",
+        [a for a, _ in wanted],
+        [c for _, c in wanted],
+        fresh,
+    )
+    rows = await conn.fetch(
+        "SELECT k.agency_id, k.client_id, k.wrapped_key FROM keyring.client_keys k"
+        " JOIN unnest($1::text[], $2::text[]) AS w(a, c) ON k.agency_id = w.a AND k.client_id = w.c",
+        [a for a, _ in wanted],
+        [c for _, c in wanted],
+    )
+    return {
+        (r["agency_id"], r["client_id"]): vault.open(
+            agency_keys[r["agency_id"]],
+            r["wrapped_key"],
+            client_aad(r["agency_id"], r["client_id"]),
+        )
+        for r in rows
+    }
 
 
 def _seal(vault: Vault, key: bytes, value: str | None, aad: bytes) -> bytes | None:
@@ -60,27 +109,18 @@ async def _agency_key(conn: asyncpg.Connection, vault: Vault, agency_id: str) ->
 
 
 async def _client_key(
-    conn: asyncpg.Connection, vault: Vault, agency_id: str, client_id: str, create: bool
+    conn: asyncpg.Connection, vault: Vault, agency_id: str, client_id: str
 ) -> bytes | None:
-    agency_key = await _agency_key(conn, vault, agency_id)
-    aad = client_aad(agency_id, client_id)
+    """The client's data key, or None once it was erased."""
     wrapped = await conn.fetchval(
         "SELECT wrapped_key FROM keyring.client_keys WHERE agency_id = $1 AND client_id = $2",
         agency_id,
         client_id,
     )
     if wrapped is None:
-        if not create:
-            return None
-        wrapped = await conn.fetchval(
-            "INSERT INTO keyring.client_keys (agency_id, client_id, wrapped_key) VALUES ($1, $2, $3)"
-            " ON CONFLICT (agency_id, client_id)"
-            " DO UPDATE SET wrapped_key = keyring.client_keys.wrapped_key RETURNING wrapped_key",
-            agency_id,
-            client_id,
-            vault.seal(agency_key, vault.new_key(), aad),
-        )
-    return vault.open(agency_key, wrapped, aad)
+        return None
+    agency_key = await _agency_key(conn, vault, agency_id)
+    return vault.open(agency_key, wrapped, client_aad(agency_id, client_id))
 
 
 def actor(principal: Principal) -> str:
@@ -113,7 +153,7 @@ async def read(
             client_id,
             reason,
         )
-        key = await _client_key(conn, vault, agency_id, client_id, create=False)
+        key = await _client_key(conn, vault, agency_id, client_id)
     # Outside the transaction: an attempt on erased data is audited like any other read.
     if key is None:
         raise Erased(client_id)
