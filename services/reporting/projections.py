@@ -25,6 +25,10 @@ async def apply(conn: asyncpg.Connection, events: list[Canonical]) -> None:
         await conn.copy_records_to_table(table, records=rows, columns=TABLE_COLUMNS[table])
         if table == "visit_facts":  # (agency, event, retracted, client, service, day, minutes)
             await rollups.add(conn, [(r[0], r[3], r[4], r[5], r[6]) for r in rows if not r[2]])
+        if table in rollups.TOTALLED:
+            columns = TABLE_COLUMNS[table]
+            kept = [dict(zip(columns, r, strict=True)) for r in rows if not r[2]]
+            await rollups.change_totals(conn, table, kept, +1)
     await _retract(conn, [e for e in events if isinstance(e.payload, EventRetracted)])
     newest = max(e.recorded_at for e in events)
     await conn.execute(
@@ -69,17 +73,23 @@ async def _retract(conn: asyncpg.Connection, retractions: list[Canonical]) -> No
     for table in FACT_TABLES:
         changed = await conn.fetch(
             f"UPDATE {table} f SET retracted = true FROM unnest($1::text[], $2::text[]) AS k(a, e)"
-            " WHERE f.agency_id = k.a AND f.event_id = k.e AND NOT f.retracted"
-            + (
-                " RETURNING f.agency_id, f.client_id, f.service, f.visited_on, f.duration_min"
-                if table == "visit_facts"
-                else ""
-            ),
+            " WHERE f.agency_id = k.a AND f.event_id = k.e AND NOT f.retracted" + _returning(table),
             agencies,
             targets,
         )
         if table == "visit_facts":
             await rollups.take_out(conn, [tuple(r) for r in changed])
+        if table in rollups.TOTALLED:
+            await rollups.change_totals(conn, table, [dict(r) for r in changed], -1)
+
+
+def _returning(table: str) -> str:
+    """What a retraction must hand back to take a fact out of the rollups."""
+    if table == "visit_facts":
+        return " RETURNING f.agency_id, f.client_id, f.service, f.visited_on, f.duration_min"
+    if table in rollups.TOTALLED:
+        return " RETURNING " + ", ".join(f"f.{c}" for c in rollups.TOTALLED[table][0])
+    return ""
 
 
 async def reset(conn: asyncpg.Connection) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-TABLES = ("visit_totals", "client_first_visit")
+TABLES = ("visit_totals", "client_first_visit", "fact_totals")
 Visit = tuple[str, str, str, date, int]  # agency, client, service, day, minutes
 
 
@@ -79,4 +79,58 @@ async def take_out(conn: asyncpg.Connection, visits: list[Visit]) -> None:
         " ON v.agency_id = k.a AND v.client_id = k.c AND v.service = k.s"
         " WHERE NOT v.retracted GROUP BY v.agency_id, v.client_id, v.service",
         *args,
+    )
+
+
+# fact table -> the columns a total needs, and (agency, key, n, a, b, day) from a row
+Total = tuple[str, str, int, Any, Any, date]
+TOTALLED: dict[str, tuple[tuple[str, ...], Any]] = {
+    "activity_facts": (
+        ("agency_id", "kind", "held_on", "attendees"),
+        lambda d: (d["agency_id"], d["kind"], 1, d["attendees"], 0, d["held_on"]),
+    ),
+    "training_facts": (
+        ("agency_id", "kind", "held_on", "attendances", "hours"),
+        lambda d: (d["agency_id"], d["kind"], 1, d["attendances"], d["hours"], d["held_on"]),
+    ),
+    "dispatch_facts": (
+        ("agency_id", "from_date", "to_date"),
+        lambda d: (
+            d["agency_id"],
+            "",
+            (d["to_date"] - d["from_date"]).days + 1,
+            0,
+            0,
+            d["to_date"],
+        ),
+    ),
+}
+
+
+async def change_totals(
+    conn: asyncpg.Connection, fact: str, rows: list[dict[str, Any]], sign: int
+) -> None:
+    """Add (sign 1) or take out (sign -1) rows of a totalled fact table."""
+    if not rows:
+        return
+    make = TOTALLED[fact][1]
+    sums: dict[tuple[str, str], list[Any]] = {}
+    for row in rows:
+        agency, key, n, a, b, day = make(row)
+        t = sums.setdefault((agency, key), [0, 0, 0, day])
+        t[0], t[1], t[2], t[3] = t[0] + n, t[1] + a, t[2] + b, max(t[3], day)
+    await conn.execute(
+        "INSERT INTO fact_totals (fact, agency_id, key, n, a, b, last_on)"
+        " SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::numeric[],"
+        " $6::numeric[], $7::date[])"
+        " ON CONFLICT (fact, agency_id, key) DO UPDATE SET n = fact_totals.n + EXCLUDED.n,"
+        " a = fact_totals.a + EXCLUDED.a, b = fact_totals.b + EXCLUDED.b,"
+        " last_on = greatest(fact_totals.last_on, EXCLUDED.last_on)",
+        fact,
+        [k[0] for k in sums],
+        [k[1] for k in sums],
+        [sign * v[0] for v in sums.values()],
+        [sign * v[1] for v in sums.values()],
+        [sign * v[2] for v in sums.values()],
+        [v[3] for v in sums.values()],
     )

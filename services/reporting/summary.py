@@ -217,8 +217,9 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
     workers = (await fetch(_WORKERS))[0]
     clients = (await fetch(_CLIENTS))[0]
     by_service, served, minutes = await _visits(fetch, scope, end)
-    activities = await fetch(_ACTIVITIES)
-    trainings = await fetch(_TRAININGS)
+    activities = await _totalled(fetch, scope, end, "activity_facts", _ACTIVITIES)
+    trainings = await _totalled(fetch, scope, end, "training_facts", _TRAININGS)
+    staff_days = await _totalled(fetch, scope, end, "dispatch_facts", _STAFF_DAYS)
     slots = (await fetch(_SLOTS))[0]
     watermark = await conn.fetchrow("SELECT recorded_at FROM watermark")
     total, licensed = workers["total"], workers["licensed"]
@@ -249,7 +250,7 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
         "trainings_by_kind": {r["kind"]: r["held"] for r in sorted(trainings, key=_kind)},
         "training_attendances": sum(int(r["attendances"]) for r in trainings),
         "training_hours": float(sum(r["hours"] for r in trainings)),
-        "staff_days_dispatched": int((await fetch(_STAFF_DAYS))[0]["days"]),
+        "staff_days_dispatched": int(staff_days[0]["days"]) if staff_days else 0,
         "staff_days_target": round(float((await fetch(_STAFF_DAYS_TARGET))[0]["target"]), 1),
         "milestones": [
             {
@@ -263,6 +264,33 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
         "visits_overdue": slots["overdue"],
         "as_of": watermark["recorded_at"].isoformat() if watermark else None,
     }
+
+
+# The same from fact_totals, for a scope with no start date ("so far"); the names of the
+# columns match the queries above.
+_FACT_TOTALS = {
+    "activity_facts": "SELECT key AS kind, sum(n)::bigint AS held, sum(a) AS attendance,",
+    "training_facts": (
+        "SELECT key AS kind, sum(n)::bigint AS held, sum(a) AS attendances, sum(b) AS hours,"
+    ),
+    "dispatch_facts": "SELECT sum(n) AS days,",
+}
+
+
+async def _totalled(fetch: Any, scope: Scope, end: date, fact: str, facts_query: str) -> list[Any]:
+    """Rows of `facts_query`, from the totals when they answer the scope exactly."""
+    by_pairing = fact != "activity_facts" and scope.pairing is not None
+    by_project = fact == "activity_facts" and scope.project is not None
+    if scope.start is None and not by_pairing and not by_project:
+        group = " GROUP BY key" if fact != "dispatch_facts" else ""
+        rows = await fetch(
+            f"{_FACT_TOTALS[fact]} max(last_on) AS last_on FROM fact_totals"
+            f" WHERE fact = '{fact}' AND {_agency_filter()}{group}"
+        )
+        if all(r["last_on"] is None or r["last_on"] <= end for r in rows):
+            held = "days" if fact == "dispatch_facts" else "held"
+            return [r for r in rows if r[held]]  # kinds whose every fact was retracted drop out
+    return list(await fetch(facts_query))
 
 
 async def _visits(

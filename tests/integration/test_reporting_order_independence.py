@@ -52,6 +52,10 @@ def _history() -> list[Canonical]:
         if e["type"]
         in ("visit-logged", "client-registered", "staff-dispatched", "agency-registered")
     ][3::7]
+    # and one of each kind that feeds the other rollups
+    retract += [
+        next(e for e in chosen if e["type"] == t) for t in ("activity-held", "training-completed")
+    ]
     for target in retract:
         chosen.append(
             {
