@@ -18,7 +18,6 @@ from services.intake.domain import (
     Submission,
     fingerprint,
     publication,
-    registered_regions,
     settle_against_log,
     settle_repeats_within,
 )
@@ -136,7 +135,6 @@ async def _register_agencies(conn: asyncpg.Connection, subs: list[Submission]) -
             sub.event.event_id,
             own,
         )
-    _ = registered_regions  # regions registered in this request are read back from the table
 
 
 async def _append(
