@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from shared.events import SERVICES, TRAINING_KINDS
+
 Event = dict[str, Any]
 
 COUNTIES = (
@@ -31,24 +33,7 @@ COUNTIES = (
     "222406",  # Helong
 )
 DEVELOPED = 4  # the first four counties assist, Yanbian's six are assisted
-SERVICES = (
-    "home-medication",
-    "psychological-comfort",
-    "proxy-shopping",
-    "crisis-support",
-    "home-care",
-    "health-check",
-    "other",
-)
-TRAININGS = (
-    "thematic-training",
-    "supervision",
-    "experience-sharing",
-    "demonstration",
-    "online-guidance",
-    "field-visit",
-    "exam-coaching",
-)
+TRAININGS = TRAINING_KINDS
 ACTIVITIES = ("health-lecture", "group-activity", "community-event")
 CIRCUMSTANCES = ("living-alone", "left-behind", "disabled", "low-income", "chronic-illness")
 MILESTONES = ("agency-registered", "systems-established", "project-undertaken", "methods-mastered")
