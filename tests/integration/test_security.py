@@ -22,6 +22,7 @@ from shared.settings import with_database
 from shared.tokens import Principal, issue
 from tests.conftest import TEST_SECRET
 from tests.support.events import agency, client, envelope, read_stream, visit
+from tests.support.events import pairing as pairing_of
 from tests.support.polling import eventually
 from tests.support.reports import report
 
@@ -266,21 +267,7 @@ async def test_payloads_cannot_claim_other_agencies_or_pairings(
     stack: Stack, token: Callable[..., str]
 ) -> None:
     stack.up("intake")
-    pairing = envelope(
-        "pairing-established",
-        {
-            "pairing_id": "p1",
-            "assisting_agency_id": "lanxing",
-            "assisted_agency_id": "wenhua",
-            "starts_on": "2019-05-06",
-            "targets": {
-                "staff_days_per_year": 40,
-                "agencies_to_incubate": 1,
-                "projects_to_undertake": 1,
-            },
-        },
-        agency_id="lanxing",
-    )
+    pairing = pairing_of("lanxing")
     assert _post(stack, pairing, token("agency", "lanxing")).json()["status"] == "accepted"
     takeover = {**pairing, "event_id": "takeover", "agency_id": "wenhua"}
     answer = _post(stack, takeover, token("agency", "wenhua")).json()

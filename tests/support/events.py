@@ -45,6 +45,25 @@ def agency(agency_id: str, region: str, role: str = "assisted", **extra: Any) ->
     )
 
 
+def pairing(sender: str = "lanxing", pairing_id: str = "p1") -> dict[str, Any]:
+    """Lanxing (assisting) paired with Wenhua (assisted), as `sender` states it."""
+    return envelope(
+        "pairing-established",
+        {
+            "pairing_id": pairing_id,
+            "assisting_agency_id": "lanxing",
+            "assisted_agency_id": "wenhua",
+            "starts_on": "2019-05-06",
+            "targets": {
+                "staff_days_per_year": 40,
+                "agencies_to_incubate": 1,
+                "projects_to_undertake": 1,
+            },
+        },
+        agency_id=sender,
+    )
+
+
 def client(client_id: str, agency_id: str = "lanxing", **extra: Any) -> dict[str, Any]:
     payload = {
         "client_id": client_id,

@@ -6,25 +6,7 @@ from typing import Any
 
 from services.intake.domain import parse_request
 from services.intake.references import Owner, check
-from tests.support.events import agency, envelope
-
-
-def _pairing(sender: str, pairing_id: str = "p1") -> dict[str, Any]:
-    return envelope(
-        "pairing-established",
-        {
-            "pairing_id": pairing_id,
-            "assisting_agency_id": "lanxing",
-            "assisted_agency_id": "wenhua",
-            "starts_on": "2019-05-06",
-            "targets": {
-                "staff_days_per_year": 40,
-                "agencies_to_incubate": 1,
-                "projects_to_undertake": 1,
-            },
-        },
-        agency_id=sender,
-    )
+from tests.support.events import agency, envelope, pairing
 
 
 def _dispatch(sender: str) -> dict[str, Any]:
@@ -68,12 +50,12 @@ def test_an_agency_registers_itself_and_its_own_workers() -> None:
     ]
 
 
-def test_incubated_agencies_are_registered_by_the_assisting_side_of_a_known_pairing() -> None:
+def test_incubated_agencies_are_registered_by_the_assisting_side_of_a_knownpairing() -> None:
     incubated = agency("yanghua", "222405", incubated_by_pairing_id="p1")
     incubated["agency_id"] = "lanxing"
     self_declared = agency("evil", "222405", incubated_by_pairing_id="p1")
     assert _outcomes([incubated]) == ["unknown_reference"]  # the pairing is not known yet
-    assert _outcomes([_pairing("lanxing"), incubated, self_declared]) == [
+    assert _outcomes([pairing("lanxing"), incubated, self_declared]) == [
         "ok",
         "ok",
         "forbidden_reference",
@@ -82,9 +64,9 @@ def test_incubated_agencies_are_registered_by_the_assisting_side_of_a_known_pair
 
 def test_pairing_ids_belong_to_their_first_owner_and_only_sides_report_on_them() -> None:
     owners = {("pairing", "p1"): Owner("lanxing", "lanxing", "wenhua")}
-    assert _outcomes([_pairing("evil")]) == ["forbidden_reference"]  # not one of its sides
-    assert _outcomes([_pairing("wenhua")], owners) == ["forbidden_reference"]  # taken by lanxing
-    assert _outcomes([_pairing("lanxing")], owners) == ["ok"]  # its owner may restate it
+    assert _outcomes([pairing("evil")]) == ["forbidden_reference"]  # not one of its sides
+    assert _outcomes([pairing("wenhua")], owners) == ["forbidden_reference"]  # taken by lanxing
+    assert _outcomes([pairing("lanxing")], owners) == ["ok"]  # its owner may restate it
     assert _outcomes([_dispatch("lanxing"), _dispatch("evil")], owners) == [
         "ok",
         "forbidden_reference",

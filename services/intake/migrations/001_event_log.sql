@@ -32,12 +32,13 @@ CREATE TABLE event_log (
     canonical    jsonb NOT NULL,          -- what went on EVENTS: no personal data
     UNIQUE (agency_id, event_id)
 );
-CREATE FUNCTION event_log_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+-- One guard for every append-only table (the event log, the audit log).
+CREATE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'event_log is append-only';
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
 END $$;
 CREATE TRIGGER event_log_append_only BEFORE UPDATE OR DELETE ON event_log
-    FOR EACH ROW EXECUTE FUNCTION event_log_is_append_only();
+    FOR EACH ROW EXECUTE FUNCTION refuse_change();
 
 -- Rows waiting for the relay; deleted once EVENTS acknowledged them.
 CREATE TABLE outbox (
@@ -99,9 +100,5 @@ CREATE TABLE personal_data_audit (
     action     text NOT NULL,               -- 'read' or 'erase'
     reason     text NOT NULL
 );
-CREATE FUNCTION audit_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'personal_data_audit is append-only';
-END $$;
 CREATE TRIGGER personal_data_audit_append_only BEFORE UPDATE OR DELETE ON personal_data_audit
-    FOR EACH ROW EXECUTE FUNCTION audit_is_append_only();
+    FOR EACH ROW EXECUTE FUNCTION refuse_change();
