@@ -16,10 +16,10 @@ from services.intake.handlers import Intake
 from services.intake.http import clients_router, router
 from services.intake.personal import Vault
 from shared import asyncapi
-from shared.asyncapi import EVENTS_OUT, Channel
 from shared.broker import declare_stream, events_stream, jetstream, make_broker
 from shared.db import open_pool
-from shared.events import incoming_events
+from shared.events import AGENCY_EVENT_TYPES, incoming_events
+from shared.examples import one_of_each
 from shared.http import guard, service_app, stop_tasks
 from shared.outbox import Relay
 from shared.readiness import database_ok, nats_ok
@@ -31,24 +31,22 @@ DESCRIPTION = (
     "then publishes them to the EVENTS stream exactly once."
 )
 
-CHANNELS = [
-    Channel(
-        "intake",
-        "intake.{agency_id}.{type}",
-        "receive",
-        "IncomingEvent",
-        "Submit one event (or an array) by request/reply; the reply is what HTTP "
-        "POST /v1/events answers.",
-        reply="SubmissionResult",
+OPERATIONS = [
+    *asyncapi.intake_requests(),
+    *asyncapi.events(
+        "send",
+        AGENCY_EVENT_TYPES,
+        "Publish each accepted event exactly once (outbox relay, Nats-Msg-Id dedup).",
     ),
-    EVENTS_OUT,
 ]
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or ServiceSettings.from_env("intake")
     broker = make_broker(settings)
-    ASYNCAPI = asyncapi.document("intake", DESCRIPTION, settings.nats_url, CHANNELS)
+    ASYNCAPI = asyncapi.document(
+        "intake", DESCRIPTION, settings.nats_url, OPERATIONS, one_of_each()
+    )
     holder: dict[str, Any] = {}
     bus.subscribe(broker, lambda: holder.get("intake"))
 

@@ -13,10 +13,10 @@ from fastapi import FastAPI
 
 from services.reporting import projections
 from services.reporting.consumer import CONSUMER
+from services.reporting.facts import CONSUMED_TYPES
 from services.reporting.handlers import Reports
 from services.reporting.http import router
 from shared import asyncapi
-from shared.asyncapi import DEAD_LETTERS, EVENTS_IN, Channel
 from shared.broker import (
     declare_stream,
     jetstream,
@@ -24,6 +24,7 @@ from shared.broker import (
     reports_stream,
 )
 from shared.db import open_pool
+from shared.examples import one_of_each
 from shared.http import guard, service_app, stop_tasks
 from shared.readiness import consuming_service
 from shared.settings import ServiceSettings
@@ -35,23 +36,21 @@ DESCRIPTION = (
 )
 log = logging.getLogger(__name__)
 
-CHANNELS = [
-    EVENTS_IN,
-    Channel(
-        "reports",
-        "reports.{region}.{period}",
-        "send",
-        "CanonicalEvent",
-        "report-published events on the REPORTS stream, for provincial consumers.",
+OPERATIONS = [
+    *asyncapi.events(
+        "receive", CONSUMED_TYPES, "Apply the event to reporting's fact tables (durable consumer)."
     ),
-    DEAD_LETTERS,
+    *asyncapi.reports("send"),
+    *asyncapi.dead_letters("reporting", CONSUMED_TYPES),
 ]
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or ServiceSettings.from_env("reporting")
     broker = make_broker(settings)
-    ASYNCAPI = asyncapi.document("reporting", DESCRIPTION, settings.nats_url, CHANNELS)
+    ASYNCAPI = asyncapi.document(
+        "reporting", DESCRIPTION, settings.nats_url, OPERATIONS, one_of_each()
+    )
     holder: dict[str, Any] = {}
 
     @contextlib.asynccontextmanager

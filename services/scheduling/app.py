@@ -21,11 +21,11 @@ from services.scheduling import projections
 from services.scheduling.handlers import Scheduling
 from services.scheduling.http import router
 from shared import asyncapi
-from shared.asyncapi import DEAD_LETTERS, EVENTS_IN, Channel
 from shared.broker import jetstream, make_broker
 from shared.clock import clock_from_env
 from shared.consumer import EventConsumer
 from shared.db import open_pool
+from shared.examples import one_of_each
 from shared.http import guard, service_app, stop_tasks
 from shared.outbox import Relay
 from shared.readiness import consuming_service
@@ -37,18 +37,20 @@ DESCRIPTION = (
     "Turns care plans into visit slots assigned to workers who speak the client's language, "
     "never double-booked; says what is due, done and overdue, and the staff-dispatch pace."
 )
-CHANNELS = [
-    EVENTS_IN,
-    Channel(
-        "events-emitted",
-        "events.{region_code}.{agency_id}.{type}",
+OPERATIONS = [
+    *asyncapi.events(
+        "receive",
+        projections.CONSUMED_TYPES,
+        "Apply the event to scheduling's clients, workers, plans and slots (durable consumer).",
+    ),
+    *asyncapi.events(
         "send",
-        "CanonicalEvent",
+        ("visit-scheduled", "visit-overdue"),
         "visit-scheduled (one per slot made) and visit-overdue (once per slot whose window "
         "ended without a logged visit), through scheduling's outbox; event ids "
         "scheduled-<slot_id> and overdue-<slot_id>.",
     ),
-    DEAD_LETTERS,
+    *asyncapi.dead_letters("scheduling", projections.CONSUMED_TYPES),
 ]
 CONSUMER = EventConsumer(
     service="scheduling", durable="scheduling", event_types=projections.CONSUMED_TYPES
@@ -88,7 +90,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or ServiceSettings.from_env("scheduling")
     config = SchedulingConfig.from_env()
     broker = make_broker(settings)
-    document = asyncapi.document("scheduling", DESCRIPTION, settings.nats_url, CHANNELS)
+    document = asyncapi.document(
+        "scheduling", DESCRIPTION, settings.nats_url, OPERATIONS, one_of_each()
+    )
     holder: dict[str, Any] = {}
 
     @contextlib.asynccontextmanager

@@ -332,7 +332,7 @@ async def test_every_read_and_write_is_scoped_and_validated(
     await _create_plan(url, yanghua, _plan("med-c1", "c-1", "09:00", "11:00"))
 
     asyncapi = await _call(url, "GET", "/asyncapi.json", None)
-    assert "events-emitted" in asyncapi.json()["channels"]
+    assert "publishVisitScheduledEvent" in asyncapi.json()["operations"]
     no_token = await _call(url, "GET", "/v1/visits", None)
     assert (no_token.status_code, no_token.json()["code"]) == (401, "unauthorized")
     lanxing = token("agency", "lanxing")

@@ -1,0 +1,66 @@
+"""The JSON answers every service shares, as models for the published contracts (OpenAPI
+and AsyncAPI): a field error, an error of a whole request, and intake's per-event result.
+
+These models document what the handlers build as plain dicts; tests check real answers
+against them (nothing undeclared, nothing missing), so the documents cannot drift."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Answer(BaseModel):
+    """Base of the documented answers. Extra keys are kept (not dropped) so that a test can
+    see an answer carrying something its model does not declare."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class FieldError(Answer):
+    """One problem, with the field it concerns."""
+
+    code: str = Field(
+        description="Machine-readable: unknown_field, missing_field, naive_timestamp, "
+        "invalid_value, unknown_type, subject_mismatch, conflict, forbidden_reference, "
+        "not_retractable, invalid…",
+        examples=["naive_timestamp"],
+    )
+    path: str = Field(
+        description="The field path in the request (payload.started_at, [3].event_id); "
+        "empty for the value as a whole.",
+        examples=["payload.started_at"],
+    )
+    message: str = Field(examples=["Input should have timezone info"])
+
+
+class ErrorAnswer(Answer):
+    """An error of the request as a whole: a code, a message and the field errors."""
+
+    code: str = Field(
+        description="Machine-readable: malformed (400), unauthorized (401), forbidden (403), "
+        "not_found (404), conflict (409), erased (410), too_large (413), invalid (422), "
+        "rate_limited (429), unavailable or backlogged (503).",
+        examples=["unauthorized"],
+    )
+    message: str = Field(examples=["missing bearer token"])
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+EventStatus = Literal["accepted", "duplicate", "conflict", "rejected"]
+
+
+class EventResult(Answer):
+    """What became of one submitted event (SPEC 3.1, 3.4)."""
+
+    event_id: str | None = Field(
+        description="The event's id (null when the submitted value had none).",
+        examples=["b2f5c6de-0001"],
+    )
+    status: EventStatus = Field(
+        description="accepted: stored and queued for EVENTS; duplicate: the same id with the "
+        "same content was already stored (counted once); conflict: the id was used with "
+        "other content (nothing changed); rejected: invalid or refused (see errors)."
+    )
+    errors: list[FieldError] = Field(default_factory=list)
