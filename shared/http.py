@@ -117,8 +117,14 @@ def bearer_principal(request: Request, secrets: tuple[str, ...]) -> Principal:
         raise ApiError(
             401, "unauthorized", "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
         )
+    return token_principal(request, token.strip(), secrets)
+
+
+def token_principal(request: Request, token: str, secrets: tuple[str, ...]) -> Principal:
+    """The caller a token names (from a header or the dashboard's session cookie), with the
+    same checks: signature, expiry, revocation, rate limit."""
     try:
-        principal = verify(token.strip(), secrets)
+        principal = verify(token, secrets)
     except TokenError as exc:
         raise ApiError(
             401, "unauthorized", str(exc), headers={"WWW-Authenticate": "Bearer"}

@@ -28,10 +28,10 @@ TEST_PII_KEY = "11" * 32
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test by its folder: unit, integration, e2e, faults, perf."""
+    """Mark each test by its folder: unit, integration, e2e, faults, perf, browser."""
     for item in items:
         parts = Path(str(item.fspath)).parts
-        for marker in ("unit", "integration", "e2e", "faults", "perf"):
+        for marker in ("unit", "integration", "e2e", "faults", "perf", "browser"):
             if marker in parts:
                 item.add_marker(getattr(pytest.mark, marker))
 

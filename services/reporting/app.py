@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from services.reporting import projections
+from services.reporting import dashboard, projections
 from services.reporting.consumer import CONSUMER
 from services.reporting.facts import CONSUMED_TYPES
 from services.reporting.handlers import Reports
@@ -79,6 +79,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     app = service_app("reporting", lifespan, readiness, lambda: ASYNCAPI, DESCRIPTION)
     app.include_router(router)
+    dashboard.mount(app)
     return app
 
 

@@ -1,0 +1,256 @@
+"""The dashboard in a real browser: what a province official and an agency director see is
+what the JSON summary says, within their read scope, in Chinese with a CJK font."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from playwright.async_api import Browser, Page
+
+from deploy.demo import PAIRING
+from deploy.stack import Stack
+from tests.browser.conftest import SCREENSHOTS, login
+from tests.support.polling import eventually
+from tests.support.reports import caught_up
+from tests.support.reports import report as api
+
+CJK_FONTS = re.compile(r"WenQuanYi|Noto Sans CJK|Noto Serif CJK|Source Han|Droid Sans Fallback")
+
+
+def _int(text: str) -> int:
+    return int(text.replace(",", "").strip())
+
+
+async def _card(page: Page, kpi: str) -> str:
+    return (await page.inner_text(f'[data-kpi="{kpi}"] .card-value')).strip()
+
+
+async def _cards_equal_summary(page: Page, body: dict[str, Any]) -> None:
+    assert _int(await _card(page, "clients_served")) == body["clients_served"]
+    assert _int(await _card(page, "clients_in_difficulty")) == body["clients_in_difficulty"]
+    assert _int(await _card(page, "visits_by_service")) == sum(body["visits_by_service"].values())
+    lectures = body["activity_attendance_by_kind"].get("health-lecture", 0)
+    assert _int(await _card(page, "activity_attendance_by_kind.health-lecture")) == lectures
+    assert _int(await _card(page, "trainings_by_kind")) == sum(body["trainings_by_kind"].values())
+    days, target = (await _card(page, "staff_days_dispatched")).split("/")
+    assert _int(days) == body["staff_days_dispatched"]
+    assert float(target.replace(",", "")) == body["staff_days_target"]
+    rate = body["licensed_rate"]
+    expected = "—" if rate is None else f"{rate * 100:.1f}%"
+    assert await _card(page, "licensed_rate") == expected
+
+
+async def _table(page: Page, selector: str) -> dict[str, dict[str, int]]:
+    """{row heading's code or text: {column key: figure}} of one of the page's tables."""
+    rows = await page.eval_on_selector_all(
+        f"{selector} tbody tr",
+        """rows => rows.map(r => [r.dataset.code || r.querySelector('th').innerText,
+            Object.fromEntries([...r.querySelectorAll('td[data-key]')]
+                .map(td => [td.dataset.key, td.innerText]))])""",
+    )
+    return {key: {k: _int(v) for k, v in cells.items()} for key, cells in rows}
+
+
+def _figures(body: dict[str, Any]) -> dict[str, int]:
+    return {
+        "clients_served": body["clients_served"],
+        "visits": sum(body["visits_by_service"].values()),
+        "lectures": body["activity_attendance_by_kind"].get("health-lecture", 0),
+        "trainings": sum(body["trainings_by_kind"].values()),
+        "staff_days_dispatched": body["staff_days_dispatched"],
+    }
+
+
+async def _fonts_used(page: Page, selector: str) -> list[dict[str, Any]]:
+    """The fonts chromium actually drew the element's text with (DevTools protocol)."""
+    cdp = await page.context.new_cdp_session(page)
+    await cdp.send("DOM.enable")
+    await cdp.send("CSS.enable")
+    root = await cdp.send("DOM.getDocument")
+    node = await cdp.send(
+        "DOM.querySelector", {"nodeId": root["root"]["nodeId"], "selector": selector}
+    )
+    fonts = await cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})
+    await cdp.detach()
+    return list(fonts["fonts"])
+
+
+async def test_province_overview_drill_down_pairing_and_downloads(
+    demo_stack: Stack, token: Callable[..., str], browser: Browser
+) -> None:
+    await caught_up(demo_stack, token)
+    base = demo_stack.services["reporting"].url
+    province = token("province", region="22")
+    summary = api(demo_stack, province).json()
+    by_region = api(demo_stack, province, breakdown="region").json()["breakdown"]
+    assert summary["clients_served"] > 0  # the comparisons below compare something
+
+    context = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = await context.new_page()
+    await login(page, base, province)
+    assert "吉林省" in await page.inner_text("#page-title")
+    await _cards_equal_summary(page, summary)
+
+    # The region breakdown: the table holds the JSON's figures, the SVG chart names the regions.
+    table = await _table(page, "#breakdown-table")
+    assert table == {line["region"]: _figures(line["summary"]) for line in by_region}
+    chart_text = await page.text_content("#breakdown-chart svg") or ""
+    assert "延边朝鲜族自治州" in chart_text and "长春市" in chart_text
+
+    # Chinese is drawn with a CJK font, not boxes: ask chromium which font it used.
+    fonts = await _fonts_used(page, "#page-title")
+    assert any(CJK_FONTS.search(f["familyName"]) and f["glyphCount"] > 0 for f in fonts), fonts
+
+    # "Updated N seconds ago" counts from the summary's as_of.
+    updated = await page.inner_text("#updated")
+    assert re.fullmatch(r"数据更新于 \d+ 秒前", updated), updated
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / "overview.png"), full_page=True)
+
+    # Drill down, each level a click: province → prefecture → county → agency.
+    await page.click('#breakdown-table a:has-text("延边朝鲜族自治州")')
+    await page.wait_for_selector('#page-title:has-text("延边朝鲜族自治州")')
+    await page.click('#breakdown-table a:has-text("龙井市")')
+    await page.wait_for_selector('#page-title:has-text("龙井市")')
+    agencies = await _table(page, "#breakdown-table")
+    assert set(agencies) == {"wenhua", "yanghua", "pugongying"}
+    assert agencies["yanghua"] == _figures(api(demo_stack, province, agency="yanghua").json())
+    await page.click('#breakdown-table a:has-text("yanghua")')
+    await page.wait_for_selector('#page-title:has-text("机构 yanghua")')
+    await _cards_equal_summary(page, api(demo_stack, province, agency="yanghua").json())
+    crumbs = await page.inner_text("nav.crumbs")
+    assert all(name in crumbs for name in ("吉林省", "延边朝鲜族自治州", "龙井市", "yanghua"))
+
+    # A quarter: the cards follow the period, the trend is by month.
+    await page.goto(f"{base}/dashboard?period=q2&year=2020")
+    quarter = api(demo_stack, province, **{"from": "2020-04-01", "to": "2020-06-30"}).json()
+    await _cards_equal_summary(page, quarter)
+    months = await _table(page, "#trend-table")
+    assert list(months) == ["2020-04", "2020-05", "2020-06"]
+    assert sum(m["visits"] for m in months.values()) == sum(quarter["visits_by_service"].values())
+
+    # The pairing page: staff-days per programme year against target, milestones, licence rate.
+    await page.goto(f"{base}/dashboard")
+    await page.click(f'a:has-text("{PAIRING}")')
+    await page.wait_for_selector("#pace-table")
+    pairing = api(demo_stack, province, f"/v1/reports/pairings/{PAIRING}").json()
+    pace = await _table(page, "#pace-table")
+    assert [row["staff_days"] for row in pace.values()] == [
+        y["staff_days"] for y in pairing["staff_days_by_programme_year"]
+    ]
+    timeline = await page.inner_text("#timeline")
+    for milestone in pairing["milestones"]:
+        assert milestone["reached_on"] in timeline
+    assert await page.locator("#pace-chart svg").count() == 1
+    await page.screenshot(path=str(SCREENSHOTS / "pairing.png"), full_page=True)
+
+    # Downloads hold the page's figures: suppressed by default for a province, whole on request.
+    await page.goto(f"{base}/dashboard")
+    href = await page.get_attribute('a[data-format="csv"]', "href")
+    assert href is not None
+    suppressed = await _csv(await context.request.get(base + href))
+    whole = await _csv(await context.request.get(base + href + "&suppress=0"))
+    hidden = api(demo_stack, province, breakdown="region", suppress="true").json()
+    assert suppressed[0]["已服务对象数"] == str(hidden["clients_served"])
+    assert whole[0]["已服务对象数"] == str(summary["clients_served"])
+    assert [row["范围"] for row in whole[1:]] == [line["region"] for line in by_region]
+    for row, line in zip(whole[1:], by_region, strict=True):
+        assert row["已服务对象数"] == str(line["summary"]["clients_served"])
+        assert row["派驻人日"] == str(line["summary"]["staff_days_dispatched"])
+
+    # At phone width nothing spills sideways.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.goto(f"{base}/dashboard")
+    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    await context.close()
+
+
+async def _csv(response: Any) -> list[dict[str, str]]:
+    assert response.status == 200, response.status
+    return list(csv.DictReader(io.StringIO((await response.text()).lstrip("\ufeff"))))
+
+
+async def test_agency_sees_only_its_scope_and_sessions_end(
+    demo_stack: Stack, token: Callable[..., str], browser: Browser
+) -> None:
+    await caught_up(demo_stack, token)
+    base = demo_stack.services["reporting"].url
+    dandelion = token("agency", "pugongying")
+    yanghua = api(demo_stack, token("agency", "yanghua")).json()
+    own = api(demo_stack, dandelion).json()
+    assert yanghua["clients_served"] > 0 and yanghua["clients_served"] != own["clients_served"]
+
+    context = await browser.new_context(viewport={"width": 1366, "height": 768})
+    page = await context.new_page()
+    await login(page, base, dandelion)
+    await _cards_equal_summary(page, own)
+    assert "pugongying" in await page.inner_text("#page-title")
+    assert await page.locator("#breakdown-table").count() == 0  # no regions for an agency
+
+    # Editing the URL does not widen the scope.
+    for query in ("agency=yanghua", "region=22", "region=2224"):
+        response = await page.goto(f"{base}/dashboard?{query}")
+        assert response is not None and response.status == 403, query
+        assert "无权查看" in await page.inner_text("main")
+    download = await context.request.get(f"{base}/dashboard/download/summary.csv?agency=yanghua")
+    assert download.status == 403
+
+    # The session cookie is HttpOnly and SameSite=Strict.
+    cookie = next(c for c in await context.cookies() if c["name"] == "qianshou_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+    # A form without its CSRF value changes nothing.
+    forged = await context.request.post(f"{base}/dashboard/logout", form={"csrf": "forged"})
+    assert forged.status == 403
+    await page.goto(f"{base}/dashboard")
+    assert await page.locator("#page-title").count() == 1
+
+    # Logout clears the session: the dashboard sends the browser back to login.
+    await page.click("form.logout button")
+    await page.wait_for_url(re.compile(r"/dashboard/login"))
+    await page.goto(f"{base}/dashboard")
+    assert "/dashboard/login" in page.url
+
+    # An expiring token: once it has expired, the page (refreshing itself) goes to login.
+    await login(page, base, token("agency", "pugongying", ttl_s=3))
+    await page.goto(f"{base}/dashboard?refresh=2")
+    await eventually(
+        lambda: "/dashboard/login" in page.url, timeout_s=30, what="back to the login page"
+    )
+    await context.close()
+
+
+async def test_revoked_token_goes_back_to_login(
+    demo_stack: Stack, token: Callable[..., str], browser: Browser
+) -> None:
+    import subprocess
+    import sys
+
+    base = demo_stack.services["reporting"].url
+    mine = token("province", region="22")
+    context = await browser.new_context()
+    page = await context.new_page()
+    await login(page, base, mine)
+    subprocess.run(
+        [sys.executable, "-m", "deploy.cli", "token", "revoke", mine],
+        env=demo_stack.service_env("reporting"),
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+
+    def refused() -> bool:
+        resp = httpx.get(f"{base}/dashboard", cookies={"qianshou_session": mine})
+        return resp.status_code == 303 and "/dashboard/login" in resp.headers["location"]
+
+    await eventually(refused, timeout_s=20, what="the revoked session refused")
+    await page.goto(f"{base}/dashboard")
+    assert "/dashboard/login" in page.url
+    await context.close()
