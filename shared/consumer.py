@@ -32,8 +32,8 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 
-from shared import faults
-from shared.broker import dead_letter_stream, declare_stream, jetstream, stream_exists
+from shared import faults, publishing
+from shared.broker import dead_letter_stream, declare_stream, jetstream, replicas, stream_exists
 from shared.db import unavailable
 from shared.events import Canonical, canonical_events, upcast
 from shared.subjects import EVENTS_STREAM, dead_letter, events_of_type
@@ -101,7 +101,7 @@ class EventConsumer:
     async def declare(self, broker: NatsBroker) -> None:
         """Create or update the durable consumer (and the dead-letter stream)."""
         js = jetstream(broker)
-        await declare_stream(js, dead_letter_stream())
+        await declare_stream(js, dead_letter_stream(replicas(js)))
         await js.add_consumer(EVENTS_STREAM, self.config())
 
     async def pending(self, broker: NatsBroker) -> int:
@@ -258,10 +258,15 @@ class EventConsumer:
             "Qianshou-Consumer": self.durable,
             "Qianshou-Stream-Seq": str(meta.sequence.stream),
             "Qianshou-Subject": m.subject,
-            "Nats-Msg-Id": f"{self.durable}:{meta.sequence.stream}",
         }
-        await jetstream(broker).publish(
-            dead_letter(self.service, event_type), m.data, headers=headers, timeout=5
+        await publishing.publish(
+            jetstream(broker),
+            dead_letter(self.service, event_type),
+            m.data,
+            f"{self.durable}:{meta.sequence.stream}",
+            headers=headers,
+            within_s=30.0,  # then the message is left unacked and comes back
+            what="dead letter",
         )
         await m.term()
         DEAD.labels(self.durable).inc()

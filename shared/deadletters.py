@@ -14,6 +14,7 @@ from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
 from nats.js.errors import NotFoundError
 
+from shared import publishing
 from shared.subjects import DEAD_LETTER_STREAM
 
 
@@ -77,8 +78,6 @@ async def letter(js: JetStreamContext, seq: int) -> DeadLetter:
 async def replay(js: JetStreamContext, seq: int) -> DeadLetter:
     """Publish a parked event again on its original subject, then remove it from DEADLETTER."""
     parked = await letter(js, seq)
-    await js.publish(
-        parked.subject, parked.data, headers={"Nats-Msg-Id": f"replay:{seq}"}, timeout=5
-    )
+    await publishing.publish(js, parked.subject, parked.data, f"replay:{seq}", what="replay")
     await js.delete_msg(DEAD_LETTER_STREAM, seq)
     return parked

@@ -22,7 +22,7 @@ import asyncpg
 from nats.js import JetStreamContext
 from prometheus_client import Counter, Gauge, Histogram
 
-from shared import faults
+from shared import faults, publishing
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +70,16 @@ class Relay:
                 # retried: the rows stay in the outbox until a PubAck covers them.
                 PUBLISH_FAILURES.labels(self.service).inc()
                 self.healthy = False
-                log.warning(
-                    "%s relay: window failed (%s); retrying in %.1fs", self.service, exc, pause
-                )
                 with contextlib.suppress(Exception):
                     await self._count_backlog()
+                log.warning(
+                    "%s relay: window failed (%s); %d event(s) wait in the outbox; retrying"
+                    " with the same Nats-Msg-Id in %.1fs",
+                    self.service,
+                    publishing.describe(exc),
+                    self.backlog,
+                    pause,
+                )
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 5.0)
                 continue

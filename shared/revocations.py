@@ -10,9 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from nats.js import JetStreamContext
+from nats.js.errors import BucketNotFoundError
 from nats.js.kv import KeyValue
+
+from shared.broker import raise_replicas, replicas
+from shared.publishing import describe, no_leader
 
 log = logging.getLogger(__name__)
 
@@ -21,12 +26,29 @@ KEEP_S = 400 * 24 * 3600  # longer than any token lives
 
 
 async def bucket(js: JetStreamContext) -> KeyValue:
-    """The revocation bucket (created with the same configuration by whoever comes first)."""
-    return await js.create_key_value(bucket=BUCKET, history=1, ttl=KEEP_S)
+    """The revocation bucket (created with the same configuration by whoever comes first;
+    on a cluster with three replicas, and an existing one with fewer is brought up)."""
+    want = replicas(js)
+    try:
+        kv = await js.key_value(BUCKET)
+    except BucketNotFoundError:
+        return await js.create_key_value(bucket=BUCKET, history=1, ttl=KEEP_S, replicas=want)
+    await raise_replicas(js, f"KV_{BUCKET}", want)
+    return kv
 
 
 async def revoke(js: JetStreamContext, token_id: str, reason: str) -> None:
-    await (await bucket(js)).put(token_id, reason.encode() or b"revoked")
+    """Put the id in the bucket; through an election the same put is simply repeated."""
+    deadline = time.monotonic() + 60.0
+    while True:
+        try:
+            await (await bucket(js)).put(token_id, reason.encode() or b"revoked")
+            return
+        except Exception as exc:
+            if not no_leader(exc) or time.monotonic() > deadline:
+                raise
+            log.warning("revocation of %s: %s; retrying", token_id, describe(exc))
+            await asyncio.sleep(1.0)
 
 
 class Revoked:

@@ -29,8 +29,45 @@ def data_dir() -> Path:
     return Path(_env("QIANSHOU_DATA_DIR", str(PROJECT_ROOT / ".qianshou"))).resolve()
 
 
+def service_port(name: str) -> int:
+    """A service's HTTP port: <NAME>_PORT, else its default (8081-8083)."""
+    return int(_env(f"{name.upper()}_PORT", str(SERVICE_PORTS[name])))
+
+
+def local_ports() -> tuple[int, int]:
+    """Where `qianshou up` starts its own NATS (a cluster: this port and the next two) and
+    PostgreSQL: QIANSHOU_NATS_PORT, QIANSHOU_PG_PORT."""
+    return (
+        int(_env("QIANSHOU_NATS_PORT", str(LOCAL_NATS_PORT))),
+        int(_env("QIANSHOU_PG_PORT", str(LOCAL_PG_PORT))),
+    )
+
+
 def nats_url() -> str:
+    """One server, or several comma-separated (the nodes of a cluster)."""
     return _env("NATS_URL", f"nats://127.0.0.1:{LOCAL_NATS_PORT}")
+
+
+def nats_servers(url: str | None = None) -> list[str]:
+    """NATS_URL as the list nats-py wants: it does not split a comma-separated string
+    itself, and with one URL the client could never fail over to another node."""
+    servers = [s.strip() for s in (nats_url() if url is None else url).split(",")]
+    servers = [s for s in servers if s]
+    if not servers:
+        raise ValueError("NATS_URL names no server")
+    return servers
+
+
+def nats_replicas() -> int | None:
+    """Replicas of the streams and buckets the services create: NATS_REPLICAS (1, 3 or 5),
+    or None ("auto": three when the server says it is in a cluster of three or more)."""
+    value = _env("NATS_REPLICAS", "auto")
+    if value == "auto":
+        return None
+    replicas = int(value)
+    if replicas not in (1, 3, 5):
+        raise ValueError("NATS_REPLICAS is 1, 3, 5 or auto")
+    return replicas
 
 
 def server_url() -> str:
@@ -67,7 +104,7 @@ class ServiceSettings:
         return cls(
             name=name,
             host=_env("QIANSHOU_HOST", "127.0.0.1"),
-            port=int(_env(f"{upper}_PORT", str(SERVICE_PORTS[name]))),
+            port=service_port(name),
             database_url=database_url,
             nats_url=nats_url(),
             nats_user=nats_credentials(name)[0],

@@ -17,7 +17,7 @@ import pytest
 from nats.aio.client import Client
 
 from deploy.natsauth import NatsUsers, agency_user
-from deploy.natsserver import LocalNats, free_port
+from deploy.natsserver import LocalNats, NatsCluster, free_port
 from deploy.postgres import LocalPostgres
 from deploy.stack import SERVICES, Stack
 from shared.subjects import inbox_prefix
@@ -65,6 +65,43 @@ def nats_server(tmp_path: Path) -> Iterator[LocalNats]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def nats_cluster(tmp_path: Path) -> Iterator[NatsCluster]:
+    """A fresh three-node JetStream cluster (sync always, authorization as shipped) for one
+    test; its `url` is the comma-separated list NATS_URL takes."""
+    users = NatsUsers.load(tmp_path / "nats-users.json")
+    for agency_id in ("lanxing", "yanghua"):
+        users.add_agency(agency_id)
+    cluster = NatsCluster(tmp_path / "nats-cluster", [free_port() for _ in range(3)], users=users)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def cluster_stack(
+    tmp_path: Path, nats_cluster: NatsCluster, pg_url: str, db_prefix: str
+) -> Iterator[Stack]:
+    """The services on this test's three-node cluster (NATS_URL lists all three nodes)."""
+    the_stack = Stack(
+        data_dir=tmp_path / "data",
+        nats_url=nats_cluster.url,
+        database_url=pg_url,
+        ports={name: free_port() for name in SERVICES},
+        db_prefix=db_prefix,
+        nats_users=nats_cluster.users,
+        log_dir=tmp_path / "logs",
+        extra_env={"QIANSHOU_TOKEN_SECRETS": TEST_SECRET, "QIANSHOU_PII_KEY": TEST_PII_KEY},
+    )
+    try:
+        yield the_stack
+    finally:
+        the_stack.stop()
+        _print_tracebacks(tmp_path / "logs")
 
 
 @pytest.fixture
@@ -128,10 +165,14 @@ def stack(tmp_path: Path, nats_server: LocalNats, pg_url: str, db_prefix: str) -
         yield the_stack
     finally:
         the_stack.stop()
-        for log in sorted((tmp_path / "logs").glob("*.log")):
-            text = log.read_text(errors="replace")
-            if "Traceback" in text:
-                print(f"--- {log.name} (last 3000 chars)\n{text[-3000:]}")
+        _print_tracebacks(tmp_path / "logs")
+
+
+def _print_tracebacks(logs: Path) -> None:
+    for log in sorted(logs.glob("*.log")):
+        text = log.read_text(errors="replace")
+        if "Traceback" in text:
+            print(f"--- {log.name} (last 3000 chars)\n{text[-3000:]}")
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from services.intake.handlers import Intake
 from services.intake.http import clients_router, router
 from services.intake.personal import Vault
 from shared import asyncapi
-from shared.broker import declare_stream, events_stream, jetstream, make_broker
+from shared.broker import declare_stream, events_stream, jetstream, make_broker, replicas
 from shared.db import open_pool
 from shared.events import AGENCY_EVENT_TYPES, incoming_events
 from shared.examples import one_of_each
@@ -64,7 +64,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         holder["pool"] = pool
         await broker.connect()
         js = jetstream(broker)
-        await declare_stream(js, events_stream())
+        await declare_stream(js, events_stream(replicas(js)))
         relay = Relay("intake", pool, js, wakeup)
         intake.backlog = lambda: relay.backlog
         tasks = [asyncio.create_task(relay.run(), name="relay"), guard(app, js)]

@@ -21,6 +21,7 @@ from shared.broker import (
     declare_stream,
     jetstream,
     make_broker,
+    replicas,
     reports_stream,
 )
 from shared.db import open_pool
@@ -59,7 +60,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         holder["pool"] = pool
         await broker.connect()
         js = jetstream(broker)
-        await declare_stream(js, reports_stream())
+        await declare_stream(js, reports_stream(replicas(js)))
         app.state.reports = Reports(pool=pool, js=js)
         app.state.token_secrets = settings.token_secrets
         await broker.start()

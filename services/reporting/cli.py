@@ -11,14 +11,16 @@ import orjson
 from services.reporting.app import MIGRATIONS
 from services.reporting.rebuild import rebuild
 from shared.db import open_pool
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, nats_servers
 
 
 async def _rebuild() -> dict[str, object]:
     settings = ServiceSettings.from_env("reporting")
     pool = await open_pool(settings.database_url, MIGRATIONS)
     nc = await nats.connect(
-        settings.nats_url, user=settings.nats_user, password=settings.nats_password
+        servers=nats_servers(settings.nats_url),
+        user=settings.nats_user,
+        password=settings.nats_password,
     )
     try:
         return await rebuild(pool, nc)

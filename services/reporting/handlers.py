@@ -16,6 +16,7 @@ from services.reporting import access
 from services.reporting.pairing_report import pairing_report
 from services.reporting.periods import buckets, child_length, period_range
 from services.reporting.summary import Scope, pairing_members, summary
+from shared import publishing
 from shared.events import ReportPublished, service_event
 from shared.http import ApiError
 from shared.subjects import msg_id, report
@@ -23,6 +24,7 @@ from shared.tokens import Principal
 
 REPORTING_AGENCY = "reporting"
 MAX_LINES = 120  # ten years by month  # the envelope's agency_id for events reporting emits
+PUBLISH_WITHIN_S = 20.0  # an HTTP caller waits this long through an election, then gets 503
 
 
 @dataclass
@@ -161,11 +163,14 @@ class Reports:
         )
         assert self.js is not None
         try:
-            await self.js.publish(
+            # The same message again through an election; a caller waits at most this long.
+            await publishing.publish(
+                self.js,
                 report(region, period),
                 orjson.dumps(event.model_dump(mode="json")),
-                headers={"Nats-Msg-Id": msg_id(REPORTING_AGENCY, event.event_id)},
-                timeout=5,
+                msg_id(REPORTING_AGENCY, event.event_id),
+                within_s=PUBLISH_WITHIN_S,
+                what="report",
             )
         except Exception as exc:
             raise ApiError(503, "unavailable", f"report not published, retry: {exc}") from exc
