@@ -49,6 +49,11 @@ SKIPPED = Counter(
     ["consumer"],
 )
 DEAD = Counter("qianshou_events_dead_lettered_total", "Events sent to DEADLETTER", ["consumer"])
+WAITS = Counter(
+    "qianshou_consumer_database_waits_total",
+    "Batches held (not dead-lettered) because the database could not do the work now",
+    ["consumer"],
+)
 LAG = Gauge(
     "qianshou_consumer_pending",
     "Messages on EVENTS not yet delivered to the consumer",
@@ -214,9 +219,11 @@ class EventConsumer:
     async def _apply_while_unavailable(
         self, pool: asyncpg.Pool, held: list[tuple[Msg, Canonical]], apply: Apply
     ) -> None:
-        """Apply; while the database is away (restarting, failing over), which is not the
-        events' fault, keep the messages ours (in_progress) and try again, rather than let
-        redeliveries count them towards the dead-letter stream. Other errors propagate."""
+        """Apply; while the database cannot do the work (away, restarting, read-only after a
+        failover, full, out of memory, timed out: see `shared.db.unavailable`), which is not
+        the events' fault, keep the messages ours (in_progress) and try again, rather than
+        let redeliveries count them towards the dead-letter stream. Other errors propagate:
+        only an event that fails on a healthy database is retried one by one and parked."""
         pause = 0.5
         while True:
             try:
@@ -225,6 +232,7 @@ class EventConsumer:
             except Exception as exc:
                 if not unavailable(exc):
                     raise
+                WAITS.labels(self.durable).inc()
                 log.warning(
                     "%s: database unavailable (%s); retrying in %.1fs", self.durable, exc, pause
                 )

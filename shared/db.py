@@ -88,19 +88,55 @@ async def open_pool(database_url: str, migrations: Path, max_size: int = 10) -> 
     return pool
 
 
+# SQLSTATEs that say the database cannot do the work now, whatever the work is: waited
+# out by consumers (the batch is held) and answered 503 by HTTP, never blamed on an event.
+# Whole classes: 08 connection exception, 53 insufficient resources (disk full, out of
+# memory, too many connections), 57 operator intervention (admin/crash shutdown, cannot
+# connect now, query canceled = statement timeout), 58 system error (I/O), 72 snapshot too
+# old. Single codes where the rest of their class is the statement's own fault.
+_TRANSIENT_CLASSES = frozenset({"08", "53", "57", "58", "72"})
+_TRANSIENT_CODES = frozenset(
+    {
+        "25006",  # read_only_sql_transaction: a standby after failover, or read-only set
+        "25P03",  # idle_in_transaction_session_timeout
+        "40001",  # serialization_failure
+        "40003",  # statement_completion_unknown
+        "40P01",  # deadlock_detected
+        "55P03",  # lock_not_available: lock_timeout
+        "55006",  # object_in_use
+    }
+)
+
+
+def transient_sqlstate(sqlstate: str | None) -> bool:
+    """Whether a SQLSTATE says "not now" (the database) rather than "never" (the data)."""
+    if not sqlstate:
+        return False
+    return sqlstate in _TRANSIENT_CODES or sqlstate[:2] in _TRANSIENT_CLASSES
+
+
 def unavailable(exc: BaseException) -> bool:
-    """Errors that say the database cannot be reached now, not that the events are bad."""
-    return isinstance(
-        exc,
-        (
-            OSError,
-            TimeoutError,
-            asyncpg.PostgresConnectionError,
-            asyncpg.InterfaceError,
-            asyncpg.CannotConnectNowError,
-            asyncpg.TooManyConnectionsError,
-            asyncpg.OperatorInterventionError,
-            asyncpg.SerializationError,
-            asyncpg.DeadlockDetectedError,
-        ),
-    )
+    """Errors that say the database cannot do the work now (unreachable, failing over,
+    read-only, full, out of memory, timed out, in a serialization conflict), not that the
+    events or the request are bad. Follows `raise ... from` chains."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(
+            seen,
+            (
+                OSError,  # refused, reset, unreachable
+                TimeoutError,  # pool acquire or connect timed out
+                asyncpg.PostgresConnectionError,
+                asyncpg.InterfaceError,  # e.g. the connection was closed under us
+                asyncpg.exceptions.OutdatedSchemaCacheError,  # a migration ran meanwhile
+            ),
+        ):
+            return True
+        if isinstance(seen, asyncpg.PostgresError) and transient_sqlstate(
+            getattr(seen, "sqlstate", None)
+        ):
+            return True
+        seen = seen.__cause__
+    return False
