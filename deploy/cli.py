@@ -164,8 +164,9 @@ def cmd_agency(args: argparse.Namespace) -> int:
     import re
 
     from deploy.natsauth import add_agency_locally, agency_user, inbox_prefix
+    from shared.events import AGENCY_ID_PATTERN
 
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", args.agency_id):
+    if not re.fullmatch(AGENCY_ID_PATTERN, args.agency_id):
         print(
             "qianshou agency add: an agency id is lowercase letters, digits, - and _",
             file=sys.stderr,

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from shared.clock import CHINA
 from shared.events import TRAINING_KINDS
 
-CST = timezone(timedelta(hours=8))
 PAIRING = "jl-2019-lanxing-wenhua"
 PROJECT = "qingnuan-xiyang"
 _NS = uuid.UUID("6f1b8a40-5d0c-4a57-9a42-0d3b3c9b1a01")
@@ -44,7 +44,7 @@ def _event(
 
 
 def _day(d: date, hour: int = 9) -> datetime:
-    return datetime(d.year, d.month, d.day, hour, tzinfo=CST)
+    return datetime(d.year, d.month, d.day, hour, tzinfo=CHINA)
 
 
 def _id_number(n: int) -> str:

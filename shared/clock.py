@@ -1,4 +1,4 @@
-"""What time it is, as a dependency: services ask a Clock, tests move it without sleeping.
+"""China time and the clock, in one place. What time it is, as a dependency: services ask a Clock, tests move it without sleeping.
 
 `clock_from_env()` gives the system clock unless QIANSHOU_CLOCK_FILE names a file. That
 file holds either an ISO timestamp with an offset (the clock
@@ -31,9 +31,14 @@ class Clock(Protocol):
         ...
 
 
+def china_date(moment: datetime) -> date:
+    """The calendar date in Asia/Shanghai of an instant: plans and reports speak in these."""
+    return moment.astimezone(CHINA).date()
+
+
 def today_in_china(clock: Clock) -> date:
-    """The calendar date in Asia/Shanghai, which is what plans and reports speak in."""
-    return clock.now().astimezone(CHINA).date()
+    """Today in Asia/Shanghai, by the given clock (every service's "today" comes from here)."""
+    return china_date(clock.now())
 
 
 class SystemClock:

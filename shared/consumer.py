@@ -32,7 +32,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 
-from shared import faults, publishing
+from shared import deadletters, faults, publishing
 from shared.broker import dead_letter_stream, declare_stream, jetstream, replicas, stream_exists
 from shared.db import unavailable
 from shared.events import Canonical, canonical_events, upcast
@@ -65,6 +65,18 @@ LATENCY = Histogram(
     ["consumer"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600),
 )
+
+# The table that makes consumption idempotent, declared here only: every consuming service
+# asks shared/db.py to create it (before its own migrations).
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS processed_events (
+    consumer     text NOT NULL,
+    agency_id    text NOT NULL,
+    event_id     text NOT NULL,
+    processed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (consumer, agency_id, event_id)
+);
+"""
 
 Apply = Callable[[asyncpg.Connection, list[Canonical]], Awaitable[None]]
 
@@ -260,19 +272,14 @@ class EventConsumer:
         """Park the message on DEADLETTER (waiting for the PubAck), then stop redelivery."""
         meta = m.metadata
         event_type = m.subject.rsplit(".", 1)[-1]
-        headers = {
-            "Qianshou-Reason": reason[:1000].replace("\n", " "),
-            "Qianshou-Service": self.service,
-            "Qianshou-Consumer": self.durable,
-            "Qianshou-Stream-Seq": str(meta.sequence.stream),
-            "Qianshou-Subject": m.subject,
-        }
         await publishing.publish(
             jetstream(broker),
             dead_letter(self.service, event_type),
             m.data,
             f"{self.durable}:{meta.sequence.stream}",
-            headers=headers,
+            headers=deadletters.headers(
+                reason, self.service, self.durable, meta.sequence.stream, m.subject
+            ),
             within_s=30.0,  # then the message is left unacked and comes back
             what="dead letter",
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -48,8 +49,10 @@ def migration_files(folder: Path) -> list[tuple[int, Path]]:
     return found
 
 
-async def migrate(conn: asyncpg.Connection, folder: Path) -> list[int]:
-    """Apply the migrations not applied yet, each in its own transaction; returns them."""
+async def migrate(conn: asyncpg.Connection, folder: Path, schemas: Sequence[str] = ()) -> list[int]:
+    """Create the shared tables the service uses (`schemas`: idempotent DDL declared by the
+    code that uses them, e.g. shared/outbox.py), then apply the service's migrations not
+    applied yet, each in its own transaction; returns those applied."""
     await conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
@@ -57,6 +60,8 @@ async def migrate(conn: asyncpg.Connection, folder: Path) -> list[int]:
     applied: list[int] = []
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
     try:
+        for schema in schemas:
+            await conn.execute(schema)
         done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
         for number, path in migration_files(folder):
             if number in done:
@@ -75,12 +80,14 @@ async def migrate(conn: asyncpg.Connection, folder: Path) -> list[int]:
     return applied
 
 
-async def open_pool(database_url: str, migrations: Path, max_size: int = 10) -> asyncpg.Pool:
+async def open_pool(
+    database_url: str, migrations: Path, schemas: Sequence[str] = (), max_size: int = 10
+) -> asyncpg.Pool:
     """Create the database if needed, migrate it, and return a connection pool."""
     await ensure_database(database_url)
     conn = await asyncpg.connect(database_url)
     try:
-        await migrate(conn, migrations)
+        await migrate(conn, migrations, schemas)
     finally:
         await conn.close()
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=max_size)

@@ -17,6 +17,26 @@ from nats.js.errors import NotFoundError
 from shared import publishing
 from shared.subjects import DEAD_LETTER_STREAM
 
+# The headers a parked event carries (written by shared/consumer.py, read here and by ops).
+REASON = "Qianshou-Reason"
+SERVICE = "Qianshou-Service"
+CONSUMER = "Qianshou-Consumer"
+STREAM_SEQ = "Qianshou-Stream-Seq"
+SUBJECT = "Qianshou-Subject"
+
+
+def headers(
+    reason: str, service: str, consumer: str, stream_seq: int, subject: str
+) -> dict[str, str]:
+    """What a consumer attaches to an event it parks on DEADLETTER."""
+    return {
+        REASON: reason[:1000].replace("\n", " "),
+        SERVICE: service,
+        CONSUMER: consumer,
+        STREAM_SEQ: str(stream_seq),
+        SUBJECT: subject,
+    }
+
 
 @dataclass(frozen=True)
 class DeadLetter:
@@ -38,13 +58,13 @@ class DeadLetter:
 
 
 def _letter(msg: RawStreamMsg) -> DeadLetter:
-    headers = msg.headers or {}
+    found = msg.headers or {}
     return DeadLetter(
         seq=int(msg.seq or 0),
-        service=headers.get("Qianshou-Service", ""),
-        subject=headers.get("Qianshou-Subject", ""),
-        reason=headers.get("Qianshou-Reason", ""),
-        stream_seq=int(headers.get("Qianshou-Stream-Seq", "0")),
+        service=found.get(SERVICE, ""),
+        subject=found.get(SUBJECT, ""),
+        reason=found.get(REASON, ""),
+        stream_seq=int(found.get(STREAM_SEQ, "0")),
         data=msg.data or b"",
     )
 

@@ -29,15 +29,20 @@ from pydantic import (
 
 SCHEMA_VERSION = 1
 
-Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
+# The id and region patterns, exported for every other place that checks one (query
+# parameters, path segments, request bodies): written here only.
+IDENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 # Agency ids become a NATS subject token, so no dots, wildcards or spaces.
-AgencyId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+AGENCY_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 # GB/T 2260: 6 digits (province 22xxxx, prefecture 2224xx, county 222405); communities 12.
-RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}([0-9]{6})?$")]
+REGION_CODE_PATTERN = r"^[0-9]{6}([0-9]{6})?$"
 # A level of the hierarchy: province 22, prefecture 2224, county 222405, community (12).
-RegionPrefix = Annotated[
-    str, StringConstraints(pattern=r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{6})?)?)?$")
-]
+REGION_PREFIX_PATTERN = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{6})?)?)?$"
+
+Ident = Annotated[str, StringConstraints(pattern=IDENT_PATTERN)]
+AgencyId = Annotated[str, StringConstraints(pattern=AGENCY_ID_PATTERN)]
+RegionCode = Annotated[str, StringConstraints(pattern=REGION_CODE_PATTERN)]
+RegionPrefix = Annotated[str, StringConstraints(pattern=REGION_PREFIX_PATTERN)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 Count = Annotated[StrictInt, Field(ge=0, le=1_000_000)]
 # A client id is a pseudonym chosen by the agency; refuse anything shaped like a Chinese

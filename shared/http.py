@@ -20,6 +20,21 @@ from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.db import unavailable
+from shared.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    Gone,
+    Invalid,
+    Malformed,
+    NotFound,
+    RateLimited,
+    Refusal,
+    TooLarge,
+    Unauthorized,
+    Unavailable,
+    field_error,
+)
 from shared.ratelimit import RateLimiter
 from shared.revocations import Revoked
 from shared.tokens import Principal, TokenError, verify
@@ -34,89 +49,92 @@ REQUEST_SECONDS = Histogram(
 )
 
 
-class ApiError(Exception):
-    """An error answered as JSON: {"code": ..., "message": ..., "errors": [...]}."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        errors: list[dict[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
-    ):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.errors, self.headers = errors or [], headers
-
-
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
         orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
     )
 
 
-_STATUS_CODES = {
-    400: "malformed",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "too_large",
-    422: "invalid",
-    429: "rate_limited",
-    503: "unavailable",
+# The HTTP status of each kind of refusal (SPEC 3.4); intake's NATS replies carry the same.
+STATUS: dict[type[Refusal], int] = {
+    Malformed: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Gone: 410,
+    TooLarge: 413,
+    Invalid: 422,
+    RateLimited: 429,
+    Unavailable: 503,
 }
+_CODES = {status: kind.code for kind, status in STATUS.items()} | {405: "method_not_allowed"}
 
 
-def _error_body(
-    code: str, message: str, errors: list[dict[str, str]] | None = None
-) -> dict[str, Any]:
-    return {"code": code, "message": message, "errors": errors or []}
+def status_of(refusal: Refusal) -> int:
+    """The HTTP status of a refusal: its kind's, or its nearest parent kind's."""
+    for kind in type(refusal).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]
+    return 500
+
+
+def refusal_response(refusal: Refusal) -> Response:
+    return json_response(refusal.body(), status_of(refusal), refusal.headers)
+
+
+def ApiError(
+    status: int,
+    code: str,
+    message: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Refusal:
+    """Deprecated: raise a kind from shared.errors. Kept so work written against the old
+    helper still answers the same; it builds the refusal of that status."""
+    kind = next((k for k, s in STATUS.items() if s == status), Refusal)
+    return kind(message, errors, code=code, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> Response:
-        return json_response(
-            _error_body(exc.code, exc.message, exc.errors), exc.status, exc.headers
-        )
+    @app.exception_handler(Refusal)
+    async def _refused(_: Request, exc: Refusal) -> Response:
+        return refusal_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        code = _STATUS_CODES.get(exc.status_code, "error")
-        return json_response(_error_body(code, str(exc.detail)), exc.status_code)
+        code = _CODES.get(exc.status_code, "error")
+        return json_response(Refusal(str(exc.detail), code=code).body(), exc.status_code)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> Response:
         # Still JSON with a code: 503 (retry later, nothing was stored) when the database
         # is away, 500 otherwise. Each request is one transaction, so nothing is half-done.
         if unavailable(exc):
-            return json_response(
-                _error_body("unavailable", "database unavailable, retry"), 503, {"Retry-After": "2"}
+            return refusal_response(
+                Unavailable("database unavailable, retry", headers={"Retry-After": "2"})
             )
         log.exception("unexpected error")
-        return json_response(_error_body("internal", "internal error"), 500)
+        return json_response(Refusal("internal error", code="internal").body(), 500)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> Response:
         errors = [
-            {"code": "invalid", "path": ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
-            for err in exc.errors()
+            field_error(".".join(str(p) for p in err["loc"]), err["msg"]) for err in exc.errors()
         ]
-        return json_response(_error_body("invalid", "invalid request", errors), 422)
+        return refusal_response(Invalid("invalid request", errors))
+
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 def bearer_principal(request: Request, secrets: tuple[str, ...]) -> Principal:
-    """The caller named by the Authorization header, or a 401 ApiError (no, bad, expired or
-    revoked token) or 429 (over the caller's rate limit)."""
+    """The caller named by the Authorization header; Unauthorized (no, bad, expired or
+    revoked token), RateLimited (over the caller's rate limit) or Unavailable otherwise."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(
-            401, "unauthorized", "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
-        )
+        raise Unauthorized("missing bearer token", headers=_CHALLENGE)
     return token_principal(request, token.strip(), secrets)
 
 
@@ -126,24 +144,15 @@ def token_principal(request: Request, token: str, secrets: tuple[str, ...]) -> P
     try:
         principal = verify(token, secrets)
     except TokenError as exc:
-        raise ApiError(
-            401, "unauthorized", str(exc), headers={"WWW-Authenticate": "Bearer"}
-        ) from exc
+        raise Unauthorized(str(exc), headers=_CHALLENGE) from exc
     revoked = getattr(request.app.state, "revoked", None)
     if revoked is not None and not revoked.loaded:  # fail closed until the list is read
-        raise ApiError(
-            503,
-            "unavailable",
-            "revocation list not loaded yet; retry",
-            headers={"Retry-After": "1"},
-        )
+        raise Unavailable("revocation list not loaded yet; retry", headers={"Retry-After": "1"})
     if revoked is not None and principal.token_id in revoked:
-        raise ApiError(401, "unauthorized", "token revoked", headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized("token revoked", headers=_CHALLENGE)
     limiter = getattr(request.app.state, "rate_limiter", None)
     if limiter is not None and (wait := limiter.allow(principal.caller)):
-        raise ApiError(
-            429,
-            "rate_limited",
+        raise RateLimited(
             f"too many requests from {principal.caller}",
             headers={"Retry-After": str(max(1, round(wait)))},
         )

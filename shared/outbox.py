@@ -26,6 +26,19 @@ from shared import faults, publishing
 
 log = logging.getLogger(__name__)
 
+# The outbox, declared here only: every service that publishes through the relay asks
+# shared/db.py to create it (before its own migrations). `seq` orders publication; intake
+# sets it to the event's seq in its log, other services let the sequence choose.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq        bigserial PRIMARY KEY,
+    subject    text NOT NULL,
+    msg_id     text NOT NULL,
+    body       bytea NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+"""
+
 OUTBOX_BACKLOG = Gauge(
     "qianshou_outbox_backlog", "Events stored but not yet on the stream", ["service"]
 )

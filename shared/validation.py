@@ -7,9 +7,8 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from shared.errors import FieldError, field_error
 from shared.events import Envelope, incoming_events, upcast
-
-FieldError = dict[str, str]
 
 
 def field_path(loc: tuple[int | str, ...], type_name: object) -> str:
@@ -41,11 +40,7 @@ def field_errors(exc: ValidationError, raw: Any) -> list[FieldError]:
     """The errors of one event, each naming the field path it concerns."""
     type_name = raw.get("type") if isinstance(raw, dict) else None
     return [
-        {
-            "code": _code(err["type"]),
-            "path": field_path(tuple(err["loc"]), type_name),
-            "message": err["msg"],
-        }
+        field_error(field_path(tuple(err["loc"]), type_name), err["msg"], _code(err["type"]))
         for err in exc.errors(include_url=False)
     ]
 
@@ -53,7 +48,7 @@ def field_errors(exc: ValidationError, raw: Any) -> list[FieldError]:
 def validate_incoming(raw: Any) -> tuple[Envelope | None, list[FieldError]]:
     """Validate one decoded JSON value as an incoming event."""
     if not isinstance(raw, dict):
-        return None, [{"code": "invalid", "path": "", "message": "an event must be a JSON object"}]
+        return None, [field_error("", "an event must be a JSON object")]
     try:
         return incoming_events.validate_python(upcast(raw)), []
     except ValidationError as exc:

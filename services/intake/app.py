@@ -15,7 +15,7 @@ from services.intake import bus
 from services.intake.handlers import Intake
 from services.intake.http import clients_router, router
 from services.intake.personal import Vault
-from shared import asyncapi
+from shared import asyncapi, outbox
 from shared.broker import declare_stream, events_stream, jetstream, make_broker, replicas
 from shared.db import open_pool
 from shared.events import AGENCY_EVENT_TYPES, incoming_events
@@ -26,6 +26,7 @@ from shared.readiness import database_ok, nats_ok
 from shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+SHARED_TABLES = (outbox.SCHEMA,)  # declared by the shared code that uses them
 DESCRIPTION = (
     "The front door for agencies' frontends: validates, deduplicates and stores events, "
     "then publishes them to the EVENTS stream exactly once."
@@ -52,7 +53,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await open_pool(settings.database_url, MIGRATIONS)
+        pool = await open_pool(settings.database_url, MIGRATIONS, SHARED_TABLES)
         wakeup = asyncio.Event()
         intake = Intake(
             pool=pool,

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import orjson
 from faststream.nats import NatsBroker, NatsMessage
 
-from services.intake.handlers import Answer, Intake, error
+from services.intake import domain
+from services.intake.handlers import Intake
+from shared.errors import Refusal, Unavailable
+from shared.http import status_of
 from shared.subjects import INTAKE_ALL, inbox_prefix
 from shared.tokens import Principal
 
@@ -24,12 +28,11 @@ async def _raw(msg: NatsMessage) -> bytes:
     return msg.body
 
 
-def reply(answer: Answer) -> tuple[bytes, dict[str, str]]:
-    """The reply's body and headers for an answer."""
-    return orjson.dumps(answer.body), {
-        "Qianshou-Status": str(answer.status),
-        **(answer.headers or {}),
-    }
+def reply(
+    status: int, body: Any, headers: dict[str, str] | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """The reply's body and headers: the body HTTP would answer, its status in a header."""
+    return orjson.dumps(body), {"Qianshou-Status": str(status), **(headers or {})}
 
 
 def subscribe(broker: NatsBroker, intake: Callable[[], Intake | None]) -> None:
@@ -53,17 +56,23 @@ def subscribe(broker: NatsBroker, intake: Callable[[], Intake | None]) -> None:
         if not reply_to.startswith(f"{inbox_prefix(agency_id)}."):
             log.warning("intake.%s: request with reply subject %r dropped", agency_id, reply_to)
             return
-        answer = await _answer(intake(), msg.body, agency_id, event_type)
-        body, headers = reply(answer)
+        body, headers = await _answer(intake(), msg.body, agency_id, event_type)
         await broker.connection.publish(reply_to, body, headers=headers)
 
 
-async def _answer(service: Intake | None, body: bytes, agency_id: str, event_type: str) -> Answer:
-    if service is None:
-        return error(503, "unavailable", "intake is starting")
+async def _answer(
+    service: Intake | None, body: bytes, agency_id: str, event_type: str
+) -> tuple[bytes, dict[str, str]]:
+    """The one place where intake's NATS side turns outcomes and refusals into replies."""
     try:
-        return await service.submit(
+        if service is None:
+            raise Unavailable("intake is starting")
+        request = await service.submit(
             body, Principal(role="agency", agency_id=agency_id), subject_type=event_type
         )
+    except Refusal as refusal:
+        return reply(status_of(refusal), refusal.body(), refusal.headers)
     except Exception as exc:  # a failure must still answer, or the caller times out
-        return error(503, "unavailable", f"not stored, retry: {type(exc).__name__}")
+        failed = Unavailable(f"not stored, retry: {type(exc).__name__}")
+        return reply(status_of(failed), failed.body())
+    return reply(*domain.answer(request))

@@ -11,21 +11,14 @@ from typing import Any, Literal
 
 import orjson
 
+from shared.errors import FieldError, Forbidden, Malformed, TooLarge, field_error
 from shared.events import SERVICE_SENDERS, AgencyRegistered, Canonical, Envelope, canonical_of
 from shared.subjects import UNASSIGNED_REGION, event, msg_id
 from shared.tokens import Principal
-from shared.validation import FieldError, validate_incoming
+from shared.validation import validate_incoming
 
 MAX_BATCH = 1000
 Status = Literal["accepted", "duplicate", "conflict", "rejected"]
-
-
-class RequestError(Exception):
-    """The request as a whole is refused (malformed, too many events, not the caller's)."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 @dataclass
@@ -74,11 +67,11 @@ def parse_request(body: Any) -> Request:
     elif isinstance(body, list):
         items, single = body, False
         if not items:
-            raise RequestError(400, "malformed", "an empty array holds no events")
+            raise Malformed("an empty array holds no events")
         if len(items) > MAX_BATCH:
-            raise RequestError(413, "too_large", f"at most {MAX_BATCH} events per request")
+            raise TooLarge(f"at most {MAX_BATCH} events per request")
     else:
-        raise RequestError(400, "malformed", "the body must be an event object or an array of them")
+        raise Malformed("the body must be an event object or an array of them")
     submissions = []
     for raw in items:
         event, errors = validate_incoming(raw)
@@ -105,9 +98,9 @@ def authorize(principal: Principal, request: Request, regions: dict[str, str]) -
     """Every event must be the caller's: its own agency, or inside a province's region."""
     for agency_id in sorted(request.agencies):
         if agency_id in SERVICE_SENDERS:
-            raise RequestError(403, "forbidden", f"{agency_id!r} is reserved for the services")
+            raise Forbidden(f"{agency_id!r} is reserved for the services")
         if not principal.may_act_for(agency_id, regions.get(agency_id)):
-            raise RequestError(403, "forbidden", f"not allowed to publish for agency {agency_id!r}")
+            raise Forbidden(f"not allowed to publish for agency {agency_id!r}")
 
 
 def fingerprint(event: Envelope, key: bytes) -> bytes:
@@ -140,11 +133,9 @@ def settle_against_log(sub: Submission, stored_fingerprint: bytes) -> None:
 
 
 def _conflict_error() -> FieldError:
-    return {
-        "code": "conflict",
-        "path": "event_id",
-        "message": "this event id was already used with different content",
-    }
+    return field_error(
+        "event_id", "this event id was already used with different content", "conflict"
+    )
 
 
 @dataclass(frozen=True)
@@ -180,6 +171,11 @@ def response_status(request: Request) -> int:
     return 200
 
 
+def answer(request: Request) -> tuple[int, Any]:
+    """The status and body both front doors answer a settled request with."""
+    return response_status(request), response_body(request)
+
+
 def response_body(request: Request) -> Any:
     results = [s.result() for s in request.submissions]
     return results[0] if request.single else results
@@ -191,9 +187,7 @@ def require_type(request: Request, subject_type: str) -> None:
         if sub.event is not None and sub.event.type != subject_type:
             sub.status = "rejected"
             sub.errors = [
-                {
-                    "code": "subject_mismatch",
-                    "path": "type",
-                    "message": f"published on the subject of type {subject_type!r}",
-                }
+                field_error(
+                    "type", f"published on the subject of type {subject_type!r}", "subject_mismatch"
+                )
             ]

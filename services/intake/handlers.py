@@ -12,21 +12,9 @@ import asyncpg
 from services.intake import clients, domain, store
 from services.intake.metrics import EVENTS
 from services.intake.personal import Vault
+from shared.errors import Forbidden, Gone, Malformed, NotFound, Unavailable
 from shared.tokens import Principal
 from shared.validation import decode_json
-
-
-@dataclass(frozen=True)
-class Answer:
-    """An HTTP-style status and a JSON-able body: the same for HTTP and NATS callers."""
-
-    status: int
-    body: Any
-    headers: dict[str, str] | None = None
-
-
-def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Answer:
-    return Answer(status, {"code": code, "message": message, "errors": []}, headers)
 
 
 @dataclass
@@ -39,28 +27,27 @@ class Intake:
 
     async def submit(
         self, body: bytes, principal: Principal, subject_type: str | None = None
-    ) -> Answer:
-        """Validate, authorize, store and queue for publishing one request's events."""
+    ) -> domain.Request:
+        """Validate, authorize, store and queue for publishing one request's events; each
+        event's outcome is settled in the request returned."""
         if self.backlog() > self.max_backlog:
             # EVENTS is not keeping up (NATS down or slow): refuse rather than let the
             # outbox grow without bound; the frontend retries later, nothing is lost.
-            return error(
-                503,
-                "backlogged",
+            raise Unavailable(
                 f"over {self.max_backlog} events wait for EVENTS; retry later",
+                code="backlogged",
                 headers={"Retry-After": "5"},
             )
         try:
-            request = domain.parse_request(decode_json(body))
-            if subject_type is not None:
-                domain.require_type(request, subject_type)
-            regions = await store.regions_of(self.pool, request.agencies)
-            regions = {**domain.registered_regions(request), **regions}
-            domain.authorize(principal, request, regions)
+            decoded = decode_json(body)
         except ValueError as exc:
-            return error(400, "malformed", str(exc))
-        except domain.RequestError as exc:
-            return error(exc.status, exc.code, exc.message)
+            raise Malformed(str(exc)) from exc
+        request = domain.parse_request(decoded)
+        if subject_type is not None:
+            domain.require_type(request, subject_type)
+        regions = await store.regions_of(self.pool, request.agencies)
+        regions = {**domain.registered_regions(request), **regions}
+        domain.authorize(principal, request, regions)
         accepted = await store.record(self.pool, request, self.vault)
         if accepted:
             self.relay_wakeup.set()
@@ -68,43 +55,43 @@ class Intake:
             event_type = sub.event.type if sub.event else "invalid"
             agency = sub.event.agency_id if sub.event else "unknown"
             EVENTS.labels(event_type, agency, sub.status).inc()
-        return Answer(domain.response_status(request), domain.response_body(request))
+        return request
 
-    async def lookup(self, principal: Principal, event_id: str, agency_id: str | None) -> Answer:
+    async def lookup(
+        self, principal: Principal, event_id: str, agency_id: str | None
+    ) -> dict[str, Any]:
         """One event's record, for its own agency (or a province over it, or admin)."""
         agency = agency_id or principal.agency_id
         if agency is None:
-            return error(400, "malformed", "name the agency: ?agency=ID")
+            raise Malformed("name the agency: ?agency=ID")
         regions = await store.regions_of(self.pool, {agency})
         if not principal.may_act_for(agency, regions.get(agency)):
-            return error(403, "forbidden", f"events of agency {agency!r} are not yours")
+            raise Forbidden(f"events of agency {agency!r} are not yours")
         record = await store.event_record(self.pool, agency, event_id)
         if record is None:
-            return error(404, "not_found", f"no event {event_id!r} of agency {agency!r}")
-        return Answer(200, {"status": "recorded", **record})
+            raise NotFound(f"no event {event_id!r} of agency {agency!r}")
+        return {"status": "recorded", **record}
 
-    async def personal_data(self, principal: Principal, client_id: str, reason: str) -> Answer:
+    async def personal_data(
+        self, principal: Principal, client_id: str, reason: str
+    ) -> dict[str, Any]:
         """A client's personal data, for its own agency only, with a reason that is audited."""
         if principal.role != "agency" or principal.agency_id is None:
-            return error(403, "forbidden", "only the client's own agency reads personal data")
+            raise Forbidden("only the client's own agency reads personal data")
         try:
             found = await clients.read(
                 self.pool, self.vault, principal, principal.agency_id, client_id, reason
             )
-        except clients.Erased:
-            return error(410, "erased", f"client {client_id!r} was erased")
+        except clients.Erased as exc:
+            raise Gone(f"client {client_id!r} was erased") from exc
         if found is None:
-            return error(
-                404, "not_found", f"no client {client_id!r} of agency {principal.agency_id!r}"
-            )
-        return Answer(200, found)
+            raise NotFound(f"no client {client_id!r} of agency {principal.agency_id!r}")
+        return found
 
-    async def erase(self, principal: Principal, client_id: str, reason: str) -> Answer:
+    async def erase(self, principal: Principal, client_id: str, reason: str) -> dict[str, Any]:
         """Destroy a client's key material (PIPL erasure); the aggregates stay."""
         if principal.role != "agency" or principal.agency_id is None:
-            return error(403, "forbidden", "only the client's own agency erases a client")
+            raise Forbidden("only the client's own agency erases a client")
         if not await clients.erase(self.pool, principal, principal.agency_id, client_id, reason):
-            return error(
-                404, "not_found", f"no client {client_id!r} of agency {principal.agency_id!r}"
-            )
-        return Answer(200, {"client_id": client_id, "status": "erased"})
+            raise NotFound(f"no client {client_id!r} of agency {principal.agency_id!r}")
+        return {"client_id": client_id, "status": "erased"}

@@ -8,17 +8,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.intake.handlers import Answer, Intake, error
+from services.intake import domain
+from services.intake.handlers import Intake
+from shared.errors import TooLarge
 from shared.http import bearer_principal, json_response
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a thousand events with room to spare
 
 router = APIRouter(prefix="/v1", tags=["events"])
 clients_router = APIRouter(prefix="/v1/clients", tags=["personal data"])
-
-
-def _answer(answer: Answer) -> Response:
-    return json_response(answer.body, answer.status, answer.headers)
 
 
 async def _read_limited(request: Request, limit: int) -> bytes | None:
@@ -75,8 +73,9 @@ async def post_events(request: Request) -> Response:
     principal = bearer_principal(request, request.app.state.token_secrets)
     body = await _read_limited(request, MAX_BODY_BYTES)
     if body is None:
-        return _answer(error(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes"))
-    return _answer(await intake.submit(body, principal))
+        raise TooLarge(f"request body over {MAX_BODY_BYTES} bytes")
+    status, answer = domain.answer(await intake.submit(body, principal))
+    return json_response(answer, status)
 
 
 @router.get("/events/{event_id}", summary="An event's record and whether it reached EVENTS")
@@ -85,7 +84,7 @@ async def get_event(
 ) -> Response:
     intake: Intake = request.app.state.intake
     principal = bearer_principal(request, request.app.state.token_secrets)
-    return _answer(await intake.lookup(principal, event_id, agency))
+    return json_response(await intake.lookup(principal, event_id, agency))
 
 
 Reason = Annotated[
@@ -99,7 +98,7 @@ Reason = Annotated[
 async def personal_data(request: Request, client_id: str, reason: Reason) -> Response:
     intake: Intake = request.app.state.intake
     principal = bearer_principal(request, request.app.state.token_secrets)
-    return _answer(await intake.personal_data(principal, client_id, reason))
+    return json_response(await intake.personal_data(principal, client_id, reason))
 
 
 class Erasure(BaseModel):
@@ -113,4 +112,4 @@ class Erasure(BaseModel):
 async def erase(request: Request, client_id: str, body: Erasure) -> Response:
     intake: Intake = request.app.state.intake
     principal = bearer_principal(request, request.app.state.token_secrets)
-    return _answer(await intake.erase(principal, client_id, body.reason))
+    return json_response(await intake.erase(principal, client_id, body.reason))

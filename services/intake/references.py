@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.intake.domain import Submission
+from shared.errors import FieldError, field_error
 from shared.events import (
     AgencyRegistered,
     MilestoneReached,
@@ -25,7 +26,6 @@ from shared.events import (
     TrainingCompleted,
     WorkerRegistered,
 )
-from shared.validation import FieldError
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def check(subs: list[Submission], owners: Owners) -> Owners:
 
 
 def _error(path: str, message: str, code: str = "forbidden_reference") -> list[FieldError]:
-    return [{"code": code, "path": path, "message": message}]
+    return [field_error(path, message, code)]
 
 
 def _errors(

@@ -6,12 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from services.reporting.summary import Scope
-from shared.http import ApiError
+from shared.errors import Forbidden
 from shared.tokens import Principal
-
-
-def forbid(message: str) -> ApiError:
-    return ApiError(403, "forbidden", message)
 
 
 def authorize(
@@ -21,7 +17,7 @@ def authorize(
     project_owner: str | None,
     regions: dict[str, str] | None = None,
 ) -> Scope:
-    """The scope the principal may read (filled in where it left things open), or 403.
+    """The scope the principal may read (filled in where it left things open), or Forbidden.
     `regions` gives the region of the agencies the scope names (agency, pairing, project)."""
     if principal.role == "admin":
         return scope
@@ -29,13 +25,13 @@ def authorize(
         return _for_province(principal, scope, pairing_members, project_owner, regions or {})
     own = principal.agency_id
     if scope.region is not None:
-        raise forbid("an agency token cannot read regional reports")
+        raise Forbidden("an agency token cannot read regional reports")
     if scope.agency is not None and scope.agency != own:
-        raise forbid(f"agency {scope.agency!r} is not yours")
+        raise Forbidden(f"agency {scope.agency!r} is not yours")
     if scope.pairing is not None and own not in (pairing_members or set()):
-        raise forbid(f"pairing {scope.pairing!r} does not include your agency")
+        raise Forbidden(f"pairing {scope.pairing!r} does not include your agency")
     if scope.project is not None and project_owner != own and scope.pairing is None:
-        raise forbid(f"project {scope.project!r} is not yours")
+        raise Forbidden(f"project {scope.project!r} is not yours")
     if scope.agency is None and scope.pairing is None:
         return replace(scope, agency=own)
     return scope
@@ -56,11 +52,11 @@ def _for_province(
         return agency_id is not None and regions.get(agency_id, "").startswith(mine)
 
     if scope.region is not None and not scope.region.startswith(mine):
-        raise forbid(f"region {scope.region} is outside {mine}")
+        raise Forbidden(f"region {scope.region} is outside {mine}")
     if scope.agency is not None and not inside(scope.agency):
-        raise forbid(f"agency {scope.agency!r} is outside {mine}")
+        raise Forbidden(f"agency {scope.agency!r} is outside {mine}")
     if scope.pairing is not None and not any(inside(a) for a in members or ()):
-        raise forbid(f"pairing {scope.pairing!r} has no agency in {mine}")
+        raise Forbidden(f"pairing {scope.pairing!r} has no agency in {mine}")
     if scope.project is not None and not inside(owner):
-        raise forbid(f"project {scope.project!r} is outside {mine}")
+        raise Forbidden(f"project {scope.project!r} is outside {mine}")
     return scope if scope.region is not None else replace(scope, region=mine)

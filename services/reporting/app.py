@@ -16,7 +16,7 @@ from services.reporting.consumer import CONSUMER
 from services.reporting.facts import CONSUMED_TYPES
 from services.reporting.handlers import Reports
 from services.reporting.http import router
-from shared import asyncapi
+from shared import asyncapi, consumer
 from shared.broker import (
     declare_stream,
     jetstream,
@@ -24,6 +24,7 @@ from shared.broker import (
     replicas,
     reports_stream,
 )
+from shared.clock import clock_from_env
 from shared.db import open_pool
 from shared.examples import one_of_each
 from shared.http import guard, service_app, stop_tasks
@@ -31,6 +32,7 @@ from shared.readiness import consuming_service
 from shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+SHARED_TABLES = (consumer.SCHEMA,)  # declared by the shared code that uses them
 DESCRIPTION = (
     "Live, auditable provincial reports: consumes EVENTS into its own fact tables and "
     "answers KPI summaries by region, agency, pairing, project and period."
@@ -56,21 +58,21 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await open_pool(settings.database_url, MIGRATIONS)
+        pool = await open_pool(settings.database_url, MIGRATIONS, SHARED_TABLES)
         holder["pool"] = pool
         await broker.connect()
         js = jetstream(broker)
         await declare_stream(js, reports_stream(replicas(js)))
-        app.state.reports = Reports(pool=pool, js=js)
+        app.state.reports = Reports(pool=pool, js=js, clock=clock_from_env())
         app.state.token_secrets = settings.token_secrets
         await broker.start()
-        consumer = CONSUMER.start(broker, pool, projections.apply)
-        holder["consumer"] = consumer
+        running = CONSUMER.start(broker, pool, projections.apply)
+        holder["consumer"] = running
         tasks = [asyncio.create_task(_watch_lag(broker), name="lag"), guard(app, js)]
         try:
             yield
         finally:
-            await consumer.stop()  # the batch in hand commits and is acked, or is redelivered
+            await running.stop()  # the batch in hand commits and is acked, or is redelivered
             await stop_tasks(tasks)
             await broker.stop()
             await pool.close()

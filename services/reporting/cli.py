@@ -8,7 +8,7 @@ import asyncio
 import nats
 import orjson
 
-from services.reporting.app import MIGRATIONS
+from services.reporting.app import MIGRATIONS, SHARED_TABLES
 from services.reporting.rebuild import rebuild
 from shared.db import open_pool
 from shared.settings import ServiceSettings, nats_servers
@@ -16,7 +16,7 @@ from shared.settings import ServiceSettings, nats_servers
 
 async def _rebuild() -> dict[str, object]:
     settings = ServiceSettings.from_env("reporting")
-    pool = await open_pool(settings.database_url, MIGRATIONS)
+    pool = await open_pool(settings.database_url, MIGRATIONS, SHARED_TABLES)
     nc = await nats.connect(
         servers=nats_servers(settings.nats_url),
         user=settings.nats_user,

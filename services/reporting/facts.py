@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from shared.clock import china_date
 from shared.events import (
     ActivityHeld,
     AgencyRegistered,
@@ -22,14 +22,6 @@ from shared.events import (
     VisitScheduled,
     WorkerRegistered,
 )
-
-CHINA = timezone(timedelta(hours=8))  # Asia/Shanghai has had no DST since 1991
-
-
-def china_date(moment: datetime) -> date:
-    """The calendar date in Asia/Shanghai: reporting periods are China dates."""
-    return moment.astimezone(CHINA).date()
-
 
 Row = tuple[Any, ...]
 

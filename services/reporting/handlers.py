@@ -4,8 +4,8 @@ report on a pairing, publish a period's report."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -17,8 +17,9 @@ from services.reporting.pairing_report import pairing_report
 from services.reporting.periods import buckets, child_length, period_range
 from services.reporting.summary import Scope, pairing_members, summary
 from shared import publishing
+from shared.clock import Clock, SystemClock, today_in_china
+from shared.errors import Forbidden, Invalid, NotFound, Unavailable, field_error
 from shared.events import ReportPublished, service_event
-from shared.http import ApiError
 from shared.subjects import msg_id, report
 from shared.tokens import Principal
 
@@ -31,6 +32,10 @@ PUBLISH_WITHIN_S = 20.0  # an HTTP caller waits this long through an election, t
 class Reports:
     pool: asyncpg.Pool
     js: JetStreamContext | None = None
+    clock: Clock = field(default_factory=SystemClock)
+
+    def today(self) -> date:
+        return today_in_china(self.clock)
 
     async def scope(
         self,
@@ -42,7 +47,7 @@ class Reports:
         start: date | None,
         end: date | None,
     ) -> Scope:
-        wanted = Scope(region, agency, pairing, project, start, end)
+        wanted = Scope(region, agency, pairing, project, start, end, self.today())
         async with self.pool.acquire() as conn:
             members = await pairing_members(conn, pairing) if pairing else None
             owner = (
@@ -80,19 +85,15 @@ class Reports:
         self, conn: asyncpg.Connection, scope: Scope, size: str
     ) -> list[dict[str, Any]]:
         if scope.start is None or scope.end is None:
-            raise ApiError(
-                422,
-                "invalid",
+            raise Invalid(
                 "a breakdown by period needs from and to",
-                [{"code": "missing_field", "path": "from", "message": "required"}],
+                [field_error("from", "required", "missing_field")],
             )
         lines = buckets(scope.start, scope.end, size)
         if len(lines) > MAX_LINES:
-            raise ApiError(
-                422,
-                "invalid",
+            raise Invalid(
                 f"at most {MAX_LINES} lines in a breakdown",
-                [{"code": "invalid", "path": "breakdown", "message": "narrow from/to"}],
+                [field_error("breakdown", "narrow from/to")],
             )
         out = []
         for label, first, last in lines:
@@ -130,7 +131,7 @@ class Reports:
         async with self.pool.acquire() as conn:
             members = await pairing_members(conn, pairing_id)
             if not members:
-                raise ApiError(404, "not_found", f"no pairing {pairing_id!r}")
+                raise NotFound(f"no pairing {pairing_id!r}")
             regions = {
                 r["agency_id"]: r["region_code"]
                 for r in await conn.fetch(
@@ -139,10 +140,10 @@ class Reports:
                 )
             }
             if not any(principal.may_act_for(a, regions.get(a)) for a in members):
-                raise access.forbid(f"pairing {pairing_id!r} is not yours")
-            body = await pairing_report(conn, pairing_id)
+                raise Forbidden(f"pairing {pairing_id!r} is not yours")
+            body = await pairing_report(conn, pairing_id, self.today())
         if body is None:
-            raise ApiError(404, "not_found", f"no pairing {pairing_id!r}")
+            raise NotFound(f"no pairing {pairing_id!r}")
         return body
 
     async def publish(self, principal: Principal, region: str, period: str) -> dict[str, Any]:
@@ -150,7 +151,7 @@ class Reports:
         first, last = period_range(period)
         scope = access.authorize(principal, Scope(region=region, start=first, end=last), None, None)
         body = await self.summary(scope)
-        now = datetime.now(UTC)
+        now = self.clock.now()
         digest = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
         payload = ReportPublished(
             region=region,
@@ -173,7 +174,7 @@ class Reports:
                 what="report",
             )
         except Exception as exc:
-            raise ApiError(503, "unavailable", f"report not published, retry: {exc}") from exc
+            raise Unavailable(f"report not published, retry: {exc}") from exc
         return event.model_dump(mode="json")
 
 

@@ -10,11 +10,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from services.reporting import access, export
+from services.reporting import export
 from services.reporting.handlers import Reports
 from services.reporting.summary import Scope
 from services.reporting.suppression import suppress_report
-from shared.http import ApiError, bearer_principal, json_response
+from shared.errors import Forbidden, Invalid, NotFound, field_error
+from shared.events import IDENT_PATTERN, REGION_PREFIX_PATTERN
+from shared.http import bearer_principal, json_response
 from shared.tokens import Principal
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -22,11 +24,11 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
 Region = Annotated[
     str | None,
     Query(
-        pattern=r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{6})?)?)?$",
+        pattern=REGION_PREFIX_PATTERN,
         description="GB/T 2260 prefix: 22, 2224, 222405",
     ),
 ]
-Ident = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
+Ident = Annotated[str | None, Query(pattern=IDENT_PATTERN)]
 Suppress = Annotated[
     bool, Query(description="hide counts of 1 to 4 (and what would reveal them): for exports")
 ]
@@ -40,19 +42,11 @@ def _caller(request: Request) -> tuple[Reports, Principal]:
 def _dates(start: date | None, end: date | None) -> None:
     for name, day in (("from", start), ("to", end)):
         if day is not None and not 1900 <= day.year <= 2100:
-            raise ApiError(
-                422,
-                "invalid",
-                f"{name} is out of range",
-                [{"code": "invalid", "path": name, "message": "a year from 1900 to 2100"}],
+            raise Invalid(
+                f"{name} is out of range", [field_error(name, "a year from 1900 to 2100")]
             )
     if start and end and start > end:
-        raise ApiError(
-            422,
-            "invalid",
-            "from is after to",
-            [{"code": "invalid", "path": "from", "message": "from is after to"}],
-        )
+        raise Invalid("from is after to", [field_error("from", "from is after to")])
 
 
 @dataclass
@@ -113,8 +107,8 @@ def _label(*parts: str | None) -> str:
 @router.get("/pairings/{pairing_id}", summary="A pairing's targets against its actuals")
 async def pairing(request: Request, pairing_id: str) -> Response:
     reports, principal = _caller(request)
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}", pairing_id):
-        raise ApiError(404, "not_found", "no such pairing")
+    if not re.fullmatch(IDENT_PATTERN, pairing_id):
+        raise NotFound("no such pairing")
     return json_response(await reports.pairing(principal, pairing_id))
 
 
@@ -125,11 +119,11 @@ async def pairing(request: Request, pairing_id: str) -> Response:
 )
 async def publish(
     request: Request,
-    region: Annotated[str, Query(pattern=r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{6})?)?)?$")],
+    region: Annotated[str, Query(pattern=REGION_PREFIX_PATTERN)],
     period: Annotated[str, Query(pattern=r"^(19|20)[0-9]{2}(-(Q[1-4]|(0[1-9]|1[0-2])))?$")],
 ) -> Response:
     reports, principal = _caller(request)
     if principal.role not in ("province", "admin"):
-        raise access.forbid("only a province or an administrator publishes reports")
+        raise Forbidden("only a province or an administrator publishes reports")
     event: dict[str, Any] = await reports.publish(principal, region, period)
     return json_response(event, 201)

@@ -3,31 +3,23 @@ incubated, projects undertaken, milestones, and the assisted side's licence rate
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import asyncpg
 
-from services.reporting.facts import CHINA
+from shared.programme import ProgrammeYear, programme_years
 
 
-def programme_years(starts_on: date, until: date) -> list[tuple[date, date]]:
-    """[start, end] of each programme year from `starts_on` up to the year holding `until`."""
-    years: list[tuple[date, date]] = []
-    k = 0
-    while True:
-        first = _add_years(starts_on, k)
-        if first > until:
-            return years
-        years.append((first, _add_years(starts_on, k + 1) - timedelta(days=1)))
-        k += 1
-
-
-def _add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
+def year_line(year: ProgrammeYear, staff_days: int) -> dict[str, Any]:
+    """One programme year of the report: its span, staff-days against its target."""
+    return {
+        "from": year.first.isoformat(),
+        "to": year.last.isoformat(),
+        "staff_days": staff_days,
+        "target": year.target,
+        "met": staff_days >= year.target,
+    }
 
 
 _LICENSED_AS_OF = """
@@ -40,17 +32,21 @@ FROM current_workers w WHERE agency_id = ANY($1::text[]) AND registered_on <= $2
 """
 
 
-async def pairing_report(conn: asyncpg.Connection, pairing_id: str) -> dict[str, Any] | None:
+async def pairing_report(
+    conn: asyncpg.Connection, pairing_id: str, today: date
+) -> dict[str, Any] | None:
+    """The pairing's figures as they stand on `today` (a China date), or None if unknown."""
     pairing = await conn.fetchrow(
         "SELECT * FROM current_pairings WHERE pairing_id = $1", pairing_id
     )
     if pairing is None:
         return None
-    today = datetime.now(CHINA).date()
-    until = min(pairing["ends_on"] or today, today)
     sides = [pairing["assisting_agency_id"], pairing["assisted_agency_id"]]
     years = []
-    for first, last in programme_years(pairing["starts_on"], until):
+    for year in programme_years(
+        pairing["starts_on"], pairing["ends_on"], today, pairing["staff_days_per_year"]
+    ):
+        first, last = year.first, year.last
         days = await conn.fetchval(
             "SELECT coalesce(sum(least(to_date, $3) - greatest(from_date, $2) + 1), 0)"
             " FROM dispatch_facts WHERE NOT retracted AND pairing_id = $1 AND agency_id = ANY($4)"
@@ -60,15 +56,7 @@ async def pairing_report(conn: asyncpg.Connection, pairing_id: str) -> dict[str,
             last,
             sides,
         )
-        years.append(
-            {
-                "from": first.isoformat(),
-                "to": last.isoformat(),
-                "staff_days": int(days),
-                "target": pairing["staff_days_per_year"],
-                "met": int(days) >= pairing["staff_days_per_year"],
-            }
-        )
+        years.append(year_line(year, int(days)))
     incubated = await conn.fetch(
         "SELECT agency_id, registered_on FROM current_agencies WHERE incubated_by = $1"
         " ORDER BY registered_on",

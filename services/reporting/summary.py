@@ -8,13 +8,14 @@ what happened inside it. Rates are ratios of sums at the requested level.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import asyncpg
 
-from services.reporting.facts import CHINA
+from shared.clock import SystemClock, today_in_china
 from shared.events import SERVICES
+from shared.programme import target_between
 
 FAR_PAST = date(1900, 1, 1)
 
@@ -29,9 +30,10 @@ class Scope:
     project: str | None = None
     start: date | None = None
     end: date | None = None
+    today: date | None = None  # an open end runs to this day (reporting's clock)
 
     def bounds(self) -> tuple[date, date]:
-        return self.start or FAR_PAST, self.end or datetime.now(CHINA).date()
+        return self.start or FAR_PAST, self.end or self.today or today_in_china(SystemClock())
 
 
 async def scoped_agencies(conn: asyncpg.Connection, scope: Scope) -> list[str] | None:
@@ -175,16 +177,24 @@ WHERE NOT retracted AND ($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SID
   AND from_date <= $3 AND to_date >= $2
 """
 
-# The target over the period: each pairing's yearly target times the share of a year
-# that the period overlaps the pairing's own span.
-_STAFF_DAYS_TARGET = f"""
-SELECT coalesce(sum(staff_days_per_year *
-           (least(coalesce(ends_on, $3), $3) - greatest(starts_on, $2) + 1) / 365.0), 0) AS target
-FROM current_pairings
+# The pairings whose staff-days target the period shares (shared/programme.py prorates).
+_PAIRING_TARGETS = f"""
+SELECT starts_on, ends_on, staff_days_per_year FROM current_pairings
 WHERE ({_agency_filter("assisting_agency_id")} OR {_agency_filter("assisted_agency_id")})
   AND ($4::text IS NULL OR pairing_id = $4) AND starts_on <= $3
   AND (ends_on IS NULL OR ends_on >= $2)
 """
+
+
+def staff_days_target(
+    pairings: list[tuple[date, date | None, int]], start: date, end: date
+) -> float:
+    """The staff-days target of [start, end] over pairings (starts_on, ends_on, per year)."""
+    total = sum(
+        target_between(first, last, per_year, start, end) for first, last, per_year in pairings
+    )
+    return round(total, 1)
+
 
 _MILESTONES = f"""
 SELECT pairing_id, milestone, reached_on FROM milestone_facts
@@ -251,7 +261,9 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
         "training_attendances": sum(int(r["attendances"]) for r in trainings),
         "training_hours": float(sum(r["hours"] for r in trainings)),
         "staff_days_dispatched": int(staff_days[0]["days"]) if staff_days else 0,
-        "staff_days_target": round(float((await fetch(_STAFF_DAYS_TARGET))[0]["target"]), 1),
+        "staff_days_target": staff_days_target(
+            [tuple(r) for r in await fetch(_PAIRING_TARGETS)], start, end
+        ),
         "milestones": [
             {
                 "pairing_id": r["pairing_id"],

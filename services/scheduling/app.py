@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from services.scheduling import projections
 from services.scheduling.handlers import Scheduling
 from services.scheduling.http import router
-from shared import asyncapi
+from shared import asyncapi, consumer, outbox
 from shared.broker import jetstream, make_broker
 from shared.clock import clock_from_env
 from shared.consumer import EventConsumer
@@ -33,6 +33,7 @@ from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
+SHARED_TABLES = (outbox.SCHEMA, consumer.SCHEMA)  # declared by the shared code that uses them
 DESCRIPTION = (
     "Turns care plans into visit slots assigned to workers who speak the client's language, "
     "never double-booked; says what is due, done and overdue, and the staff-dispatch pace."
@@ -97,7 +98,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await open_pool(settings.database_url, MIGRATIONS)
+        pool = await open_pool(settings.database_url, MIGRATIONS, SHARED_TABLES)
         holder["pool"] = pool
         wakeup = asyncio.Event()
         scheduling = Scheduling(

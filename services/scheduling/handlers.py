@@ -1,5 +1,5 @@
 """Scheduling's use cases: make a care plan's slots, sweep (overdue, rolling horizon), and
-the agency-scoped reads. HTTP-free: failures are ApiErrors with the public error codes."""
+the agency-scoped reads. HTTP-free: failures are refusals from shared.errors."""
 
 from __future__ import annotations
 
@@ -17,12 +17,8 @@ from services.scheduling.domain.pace import Dispatch, pairing_pace
 from services.scheduling.metrics import CONFLICTS, SLOTS, SLOTS_SCHEDULED, VISITS_OVERDUE
 from services.scheduling.requests import CarePlanIn
 from shared.clock import Clock, today_in_china
-from shared.http import ApiError
+from shared.errors import Conflict, Forbidden, Malformed, NotFound, invalid
 from shared.tokens import Principal
-
-
-def _invalid(path: str, code: str, message: str) -> ApiError:
-    return ApiError(422, "invalid", message, [{"code": code, "path": path, "message": message}])
 
 
 @dataclass
@@ -40,7 +36,7 @@ class Scheduling:
         """What the principal may read: the named agency if theirs, else all of theirs."""
         if agency is not None:
             if not principal.may_act_for(agency, await store.region_of(self.pool, agency)):
-                raise ApiError(403, "forbidden", f"agency {agency!r} is not yours")
+                raise Forbidden(f"agency {agency!r} is not yours")
             return views.Scope(agency_id=agency)
         if principal.role == "agency":
             return views.Scope(agency_id=principal.agency_id)
@@ -52,17 +48,15 @@ class Scheduling:
         """Store the plan and its slots up to the horizon; 201, or 200 for a repeat."""
         agency = body.agency_id or principal.agency_id
         if agency is None:
-            raise _invalid("agency_id", "missing_field", "name the client's agency")
+            raise invalid("agency_id", "name the client's agency", "missing_field")
         await self.scope(principal, agency)
         client = await views.client(self.pool, agency, body.client_id)
         if client is None or client["retracted"]:
-            raise _invalid("client_id", "unknown_client", "no such client registered (yet)")
+            raise invalid("client_id", "no such client registered (yet)", "unknown_client")
         if body.preferred_worker_id is not None:
             worker = await views.worker(self.pool, agency, body.preferred_worker_id)
             if worker is None or worker["retracted"]:
-                raise _invalid(
-                    "preferred_worker_id", "unknown_worker", "not a worker of the agency"
-                )
+                raise invalid("preferred_worker_id", "not a worker of the agency", "unknown_worker")
         plan = plans.Plan(
             plan_id=body.plan_id or f"plan-{uuid.uuid4().hex[:20]}",
             agency_id=agency,
@@ -82,7 +76,7 @@ class Scheduling:
             if not await plans.insert(conn, plan, fingerprint):
                 existing = await plans.load(conn, plan.plan_id)
                 if existing is None or existing[1] != fingerprint:
-                    raise ApiError(409, "conflict", f"plan {plan.plan_id!r} exists, otherwise")
+                    raise Conflict(f"plan {plan.plan_id!r} exists, otherwise")
                 return 200
             new = await plans.schedule(conn, plan.plan_id, self.horizon(), now, self.daily_cap)
         self._count(new)
@@ -151,11 +145,11 @@ class Scheduling:
             candidates = await views.worker_agencies(self.pool, worker_id)
             mine = [a for a in candidates if await self._covers(principal, a)]
             if len(mine) > 1:
-                raise ApiError(400, "malformed", "the worker id is in several agencies: ?agency=")
+                raise Malformed("the worker id is in several agencies: ?agency=")
             scope = views.Scope(agency_id=mine[0] if mine else "")
         worker = await views.worker(self.pool, scope.agency_id or "", worker_id)
         if worker is None:
-            raise ApiError(404, "not_found", f"no worker {worker_id!r} here")
+            raise NotFound(f"no worker {worker_id!r} here")
         since = since or today_in_china(self.clock)
         until = until or since + timedelta(days=27)
         slots = await views.slots(
@@ -171,10 +165,10 @@ class Scheduling:
     ) -> dict[str, Any]:
         pairing = await views.pairing(self.pool, pairing_id)
         if pairing is None:
-            raise ApiError(404, "not_found", f"no pairing {pairing_id!r} (yet)")
+            raise NotFound(f"no pairing {pairing_id!r} (yet)")
         sides = (pairing["assisting_agency_id"], pairing["assisted_agency_id"])
         if not any([await self._covers(principal, a) for a in sides]):
-            raise ApiError(403, "forbidden", f"pairing {pairing_id!r} is not yours")
+            raise Forbidden(f"pairing {pairing_id!r} is not yours")
         as_of = as_of or today_in_china(self.clock)
         dispatches = [Dispatch(f, t) for f, t in await views.dispatches(self.pool, pairing_id)]
         years = pairing_pace(

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 
 from services.scheduling.handlers import Scheduling
 from services.scheduling.requests import CarePlanIn
-from shared.http import ApiError, bearer_principal, json_response
+from shared.errors import Invalid, Malformed
+from shared.http import bearer_principal, json_response
 from shared.tokens import Principal
 from shared.validation import decode_json, field_errors
 
@@ -47,11 +48,11 @@ async def post_care_plan(request: Request) -> Response:
     try:
         raw = decode_json(await request.body())
     except ValueError as exc:
-        raise ApiError(400, "malformed", str(exc)) from exc
+        raise Malformed(str(exc)) from exc
     try:
         body = CarePlanIn.model_validate(raw)
     except ValidationError as exc:
-        raise ApiError(422, "invalid", "invalid care plan", field_errors(exc, None)) from exc
+        raise Invalid("invalid care plan", field_errors(exc, None)) from exc
     status, answer = await scheduling.create_plan(principal, body)
     return json_response(answer, status)
 

@@ -11,10 +11,10 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.scheduling.domain.recurrence import MAX_OCCURRENCES, Recurrence, Window
-from shared.events import AgencyId, ClientId, Service
+from shared.events import AgencyId, ClientId, Ident, Service
 
 PlanId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
-WorkerId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
+WorkerId = Ident
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 
 

@@ -24,6 +24,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from services.reporting.facts import CONSUMED_TYPES as REPORTING_TYPES
 from services.reporting.facts import FACT_TABLES, FACTS
 from services.scheduling.projections import CONSUMED_TYPES as SCHEDULING_TYPES
+from shared import deadletters
 from tests.faults.ledger import Key
 
 ALL_TYPES = frozenset(REPORTING_TYPES) | frozenset(SCHEDULING_TYPES)
@@ -133,7 +134,7 @@ async def dead_letters(js: JetStreamContext) -> set[tuple[str, int]]:
     for m in await read_all(js, "DEADLETTER"):
         headers = m.headers or {}
         out.add(
-            (headers.get("Qianshou-Consumer", "?"), int(headers.get("Qianshou-Stream-Seq", -1)))
+            (headers.get(deadletters.CONSUMER, "?"), int(headers.get(deadletters.STREAM_SEQ, -1)))
         )
     return out
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from deploy.demo import PAIRING, PROJECT, reference_programme
 from services.reporting import projections
-from services.reporting.app import MIGRATIONS
+from services.reporting.app import MIGRATIONS, SHARED_TABLES
 from services.reporting.summary import FAR_PAST, Scope, summary
 from shared.consumer import claim
 from shared.db import open_pool
@@ -87,7 +87,7 @@ def database(pg_url: str) -> Iterator[str]:
     url = with_database(pg_url, f"t{uuid.uuid4().hex[:10]}_reporting")
 
     async def create() -> None:
-        pool = await open_pool(url, MIGRATIONS)
+        pool = await open_pool(url, MIGRATIONS, SHARED_TABLES)
         await pool.close()
 
     asyncio.run(create())

@@ -16,7 +16,7 @@ from services.scheduling.domain.assignment import (
     assign,
 )
 from services.scheduling.domain.closing import Slot, Visit, language_need, slot_closed_by
-from services.scheduling.domain.pace import Dispatch, pairing_pace, programme_years
+from services.scheduling.domain.pace import Dispatch, pairing_pace
 from services.scheduling.domain.recurrence import Recurrence, Window, finished, occurrences
 from shared.clock import CHINA, FixedClock, parse_clock_setting, today_in_china
 
@@ -194,16 +194,6 @@ def test_on_pace_booked_ahead_met_and_missed() -> None:
     first, second = pairing_pace(start, None, 40, on_pace, as_of=date(2020, 5, 2))
     assert first.pace == "missed" and first.dispatched == 25
     assert second.year == 2 and second.dispatched == 0
-
-
-def test_programme_years_and_a_cut_last_year() -> None:
-    years = programme_years(date(2019, 5, 1), date(2020, 10, 31), until=date(2021, 1, 1))
-    assert years == [
-        (date(2019, 5, 1), date(2020, 4, 30)),
-        (date(2020, 5, 1), date(2020, 10, 31)),
-    ]
-    _, cut = pairing_pace(date(2019, 5, 1), date(2020, 10, 31), 40, [], as_of=date(2020, 6, 1))
-    assert cut.target == 20
 
 
 # clock

@@ -1,5 +1,6 @@
--- Intake's own database: the append-only event log, the outbox written in the same
--- transaction, the agencies' regions, and clients' personal data (encrypted).
+-- Intake's own database: the append-only event log, the agencies' regions, and clients'
+-- personal data (encrypted). The outbox, written in the same transaction as the log, is
+-- declared by shared/outbox.py.
 
 CREATE TABLE agencies (
     agency_id     text PRIMARY KEY,
@@ -39,16 +40,6 @@ BEGIN
 END $$;
 CREATE TRIGGER event_log_append_only BEFORE UPDATE OR DELETE ON event_log
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
-
--- Rows waiting for the relay; deleted once EVENTS acknowledged them.
-CREATE TABLE outbox (
-    seq        bigint PRIMARY KEY REFERENCES event_log (seq),
-    subject    text NOT NULL,
-    msg_id     text NOT NULL,
-    body       bytea NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    attempts   int NOT NULL DEFAULT 0
-);
 
 -- Personal data of clients: AES-GCM ciphertexts under a per-client data key. Keys live in
 -- their own schema, apart from the data: each agency has a data key wrapped by the

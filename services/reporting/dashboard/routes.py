@@ -21,10 +21,11 @@ from fastapi.staticfiles import StaticFiles
 
 from services.reporting.dashboard import queries, session, views
 from services.reporting.dashboard.regions import lineage, region_name
-from services.reporting.facts import CHINA
 from services.reporting.handlers import Reports
 from services.reporting.summary import Scope
-from shared.http import ApiError, token_principal
+from shared.clock import CHINA
+from shared.errors import Refusal
+from shared.http import status_of, token_principal
 from shared.tokens import Principal, TokenError, verify
 
 log = logging.getLogger(__name__)
@@ -123,9 +124,9 @@ def _error(request: Request, principal: Principal | None, status: int, message: 
     return Page(render(request, "error.html", principal, status, title="出错了", message=message))
 
 
-def _api_error(request: Request, principal: Principal, exc: ApiError) -> Page:
+def _api_error(request: Request, principal: Principal, exc: Refusal) -> Page:
     titles = {403: "无权查看：", 404: "未找到：", 422: "请求有误：", 429: "请求过于频繁：", 503: ""}
-    return _error(request, principal, exc.status, titles.get(exc.status, "") + exc.message)
+    return _error(request, principal, status_of(exc), titles.get(status_of(exc), "") + exc.message)
 
 
 # -- session -----------------------------------------------------------------------------
@@ -145,10 +146,10 @@ def _principal(request: Request) -> Principal:
         raise _to_login(request)
     try:
         return token_principal(request, token, request.app.state.token_secrets)
-    except ApiError as exc:
-        if exc.status == 401:
+    except Refusal as exc:
+        if status_of(exc) == 401:
             raise _to_login(request) from exc
-        raise _error(request, None, exc.status, exc.message) from exc
+        raise _error(request, None, status_of(exc), exc.message) from exc
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -185,8 +186,8 @@ async def login(request: Request) -> Response:
     try:
         verify(token, request.app.state.token_secrets)
         token_principal(request, token, request.app.state.token_secrets)  # revoked, rate
-    except (TokenError, ApiError) as exc:
-        message = exc.message if isinstance(exc, ApiError) else str(exc)
+    except (TokenError, Refusal) as exc:
+        message = exc.message if isinstance(exc, Refusal) else str(exc)
         return render(
             request,
             "login.html",
@@ -320,7 +321,7 @@ async def _overview(request: Request) -> Response:
         elif drill == "agency":
             children = await _agencies(reports, principal, scope, period)
         pairings = await queries.pairings_of(reports.pool, scope)
-    except ApiError as exc:
+    except Refusal as exc:
         raise _api_error(request, principal, exc) from exc
     here = scope.region
     if scope.agency and principal.role != "agency":
@@ -473,7 +474,7 @@ async def _pairing(request: Request, pairing_id: str) -> Response:
                     "in_difficulty": figures.get("clients_in_difficulty") or 0,
                 }
             )
-    except ApiError as exc:
+    except Refusal as exc:
         raise _api_error(request, principal, exc) from exc
     years = views.pace(report["staff_days_by_programme_year"], _today())
     timeline = sorted(

@@ -1,19 +1,12 @@
 -- Reporting's own database: one fact table per event type, filled from EVENTS.
--- processed_events is what makes a redelivered event change nothing: the fact tables
--- have no unique key of their own, so they can be filled with COPY.
+-- processed_events (declared by shared/consumer.py) is what makes a redelivered event
+-- change nothing: the fact tables have no unique key of their own, so they can be filled
+-- with COPY.
 -- Every row keeps its event key (agency_id, event_id) and a `retracted` flag, so an
 -- event-retracted drops the target's effect while the history keeps both. Rows that
 -- describe an entity (agency, worker, client, pairing, project) are kept per event: the
 -- current state is the newest non-retracted row by (occurred_at, event_id), which gives
 -- the same answer whatever order the events arrived in. No names, ID numbers or phones.
-
-CREATE TABLE processed_events (
-    consumer     text NOT NULL,
-    agency_id    text NOT NULL,
-    event_id     text NOT NULL,
-    processed_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (consumer, agency_id, event_id)
-);
 
 CREATE TABLE retractions (
     agency_id       text NOT NULL,

@@ -1,8 +1,8 @@
 """Staff-dispatch pace: per pairing and programme year, staff-days dispatched so far
 against the target (SPEC: "40+ staff-days a year"), and whether the pace will miss it.
 
-Programme year n runs from the pairing's start plus n-1 years to the day before the next
-one (cut at `ends_on`; a cut year's target is prorated). Dispatched so far = days of
+Programme years and their targets are shared/programme.py's (cut at `ends_on`, a cut
+year's target prorated). Dispatched so far = days of
 dispatches on or before `as_of`; booked ahead = days after it within the year. The
 projection is the larger of the straight-line pace (so far / elapsed share of the year)
 and so far plus booked ahead; the year will miss its target when the projection is below.
@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
+
+from shared.programme import programme_years, year_target
 
 Pace = Literal["met", "on_track", "behind", "missed"]
 
@@ -37,26 +39,6 @@ class YearPace:
     pace: Pace
 
 
-def _add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
-def programme_years(starts_on: date, ends_on: date | None, until: date) -> list[tuple[date, date]]:
-    """The programme years that have begun by `until`, each as (first day, last day)."""
-    years: list[tuple[date, date]] = []
-    n = 0
-    while True:
-        first = _add_years(starts_on, n)
-        if first > until or (ends_on is not None and first > ends_on):
-            return years
-        last = _add_years(starts_on, n + 1) - timedelta(days=1)
-        years.append((first, min(last, ends_on) if ends_on else last))
-        n += 1
-
-
 def days_within(d: Dispatch, first: date, last: date) -> int:
     """Staff-days of a dispatch (inclusive dates) that fall in [first, last]."""
     lo, hi = max(d.from_date, first), min(d.to_date, last)
@@ -72,8 +54,7 @@ def year_pace(
     as_of: date,
 ) -> YearPace:
     length = (last - first).days + 1
-    full = (_add_years(first, 1) - first).days
-    target = round(target_per_year * length / full)
+    target = year_target(target_per_year, first, last)
     elapsed = min(max((as_of - first).days + 1, 0), length)
     share = elapsed / length
     so_far = sum(days_within(d, first, min(last, as_of)) for d in dispatches)
@@ -110,6 +91,6 @@ def pairing_pace(
 ) -> list[YearPace]:
     """Every programme year begun by `as_of`, oldest first."""
     return [
-        year_pace(n, first, last, target_per_year, dispatches, as_of)
-        for n, (first, last) in enumerate(programme_years(starts_on, ends_on, as_of), start=1)
+        year_pace(y.number, y.first, y.last, target_per_year, dispatches, as_of)
+        for y in programme_years(starts_on, ends_on, as_of)
     ]

@@ -1,24 +1,7 @@
 -- Scheduling's own database: what it learned from EVENTS (agencies, workers, clients,
 -- logged visits, pairings, dispatches), the care plans and their visit slots, and the
--- outbox of the events it emits (visit-scheduled, visit-overdue).
-
--- Idempotent consumption (shared/consumer.py): one row per event applied.
-CREATE TABLE processed_events (
-    consumer     text NOT NULL,
-    agency_id    text NOT NULL,
-    event_id     text NOT NULL,
-    processed_at timestamptz DEFAULT now(),
-    PRIMARY KEY (consumer, agency_id, event_id)
-);
-
--- Emitted events waiting for the relay (shared/outbox.py).
-CREATE TABLE outbox (
-    seq        bigserial PRIMARY KEY,
-    subject    text,
-    msg_id     text,
-    body       bytea,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
+-- outbox of the events it emits (visit-scheduled, visit-overdue). The outbox and
+-- processed_events tables are declared by shared/outbox.py and shared/consumer.py.
 
 CREATE TABLE agencies (
     agency_id   text PRIMARY KEY,
