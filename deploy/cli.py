@@ -113,6 +113,12 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(
             "\nToken for a province report reader: qianshou token issue --role province --region 22"
         )
+        if "reporting" in stack.services:
+            print(f"\nDashboard: {stack.services['reporting'].url}/dashboard/login")
+            province = issue(
+                token_secrets()[0], Principal(role="province", region="22"), ttl_s=7 * 24 * 3600
+            )
+            print(f"  province token (Jilin, 22, a week): {province}")
         print("Ctrl-C stops everything.")
         signal.pause()
     except KeyboardInterrupt:

@@ -52,7 +52,9 @@ def chromium() -> str:
 @pytest.fixture
 async def browser(chromium: str) -> AsyncIterator[Browser]:
     async with async_playwright() as pw:
-        launched = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        launched = await pw.chromium.launch(
+            executable_path=chromium, args=[*CHROMIUM_ARGS, "--lang=zh-CN"]
+        )
         try:
             yield launched
         finally:

@@ -12,9 +12,10 @@ from typing import Any
 import httpx
 from playwright.async_api import Browser, Page
 
-from deploy.demo import PAIRING
+from deploy.demo import PAIRING, PROJECT
 from deploy.stack import Stack
 from tests.browser.conftest import SCREENSHOTS, login
+from tests.support.events import envelope
 from tests.support.polling import eventually
 from tests.support.reports import caught_up
 from tests.support.reports import report as api
@@ -163,6 +164,36 @@ async def test_province_overview_drill_down_pairing_and_downloads(
     for row, line in zip(whole[1:], by_region, strict=True):
         assert row["已服务对象数"] == str(line["summary"]["clients_served"])
         assert row["派驻人日"] == str(line["summary"]["staff_days_dispatched"])
+
+    # The open page refreshes itself: a lecture reported now shows without a reload.
+    await page.goto(f"{base}/dashboard?refresh=2")
+    before = _int(await _card(page, "activity_attendance_by_kind.health-lecture"))
+    lecture = envelope(
+        "activity-held",
+        {
+            "activity_id": "lecture-extra",
+            "project_id": PROJECT,
+            "kind": "health-lecture",
+            "title": "Health lecture, one more",
+            "held_on": "2020-06-01",
+            "attendees": 17,
+        },
+        agency_id="yanghua",
+        occurred_at="2020-06-01T10:00:00+08:00",
+    )
+    sent = httpx.post(
+        f"{demo_stack.services['intake'].url}/v1/events",
+        json=lecture,
+        headers={"Authorization": f"Bearer {token('agency', 'yanghua')}"},
+    )
+    assert sent.status_code < 300, sent.text
+
+    async def refreshed() -> bool:
+        shown = _int(await _card(page, "activity_attendance_by_kind.health-lecture"))
+        return shown == before + 17
+
+    await eventually(refreshed, timeout_s=30, what="the page refreshed with the new lecture")
+    assert await page.evaluate("Number(document.getElementById('main').dataset.refreshed)") >= 1
 
     # At phone width nothing spills sideways.
     await page.set_viewport_size({"width": 390, "height": 844})
