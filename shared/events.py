@@ -10,7 +10,7 @@ Two unions share the payload models:
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar, Union, cast
 
 from pydantic import (
@@ -23,9 +23,11 @@ from pydantic import (
     StrictInt,
     StringConstraints,
     TypeAdapter,
+    ValidationInfo,
     create_model,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 SCHEMA_VERSION = 1
 
@@ -43,7 +45,56 @@ Ident = Annotated[str, StringConstraints(pattern=IDENT_PATTERN)]
 AgencyId = Annotated[str, StringConstraints(pattern=AGENCY_ID_PATTERN)]
 RegionCode = Annotated[str, StringConstraints(pattern=REGION_CODE_PATTERN)]
 RegionPrefix = Annotated[str, StringConstraints(pattern=REGION_PREFIX_PATTERN)]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+# Free text is stored, exported and shown: a NUL cannot even be stored in PostgreSQL, and
+# other control characters break CSV lines and terminals. Refused with its own error code.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(value: str) -> str:
+    if (found := _CONTROL.search(value)) is not None:
+        raise PydanticCustomError(
+            "control_character",
+            "control character U+{code} at position {position}: not allowed in text",
+            {"code": f"{ord(found.group()):04X}", "position": found.start()},
+        )
+    return value
+
+
+Printable = AfterValidator(_printable)
+
+
+# Plausible dates (SPEC 3.6 "Time"): every date and time an agency reports lies between
+# EARLIEST_DATE and FUTURE_YEARS after intake's today (China time), which intake passes as
+# the validation context `today`; without it (decoding the stream) the fixed LATEST_DATE
+# bounds what any service can store and convert. A year 9999 or 0001 is a typing error.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+FUTURE_YEARS = 10
+
+
+def _plausible(value: Any, info: ValidationInfo) -> Any:
+    day = value.date() if isinstance(value, datetime) else value
+    today = (info.context or {}).get("today")
+    latest = LATEST_DATE
+    if isinstance(today, date):
+        latest = min(latest, today + timedelta(days=round(365.25 * FUTURE_YEARS)))
+    if day < EARLIEST_DATE or day > latest:
+        raise PydanticCustomError(
+            "implausible_date",
+            "{day} is outside the plausible range {earliest} to {latest}",
+            {
+                "day": day.isoformat(),
+                "earliest": EARLIEST_DATE.isoformat(),
+                "latest": latest.isoformat(),
+            },
+        )
+    return value
+
+
+Day = Annotated[date, AfterValidator(_plausible)]
+Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500), Printable]
 Count = Annotated[StrictInt, Field(ge=0, le=1_000_000)]
 # A client id is a pseudonym chosen by the agency; refuse anything shaped like a Chinese
 # ID number (17 digits + check) or a mobile number, which would leak personal data.
@@ -99,7 +150,7 @@ class AgencyRegistered(Contract):
     name: Text
     region_code: RegionCode
     role: Literal["assisting", "assisted", "community"]
-    registered_on: date
+    registered_on: Day
     incubated_by_pairing_id: Ident | None = None
 
 
@@ -113,8 +164,8 @@ class PairingEstablished(Contract):
     pairing_id: Ident
     assisting_agency_id: AgencyId
     assisted_agency_id: AgencyId
-    starts_on: date
-    ends_on: date | None = None
+    starts_on: Day
+    ends_on: Day | None = None
     targets: PairingTargets
 
     @model_validator(mode="after")
@@ -137,7 +188,7 @@ class WorkerRegistered(Contract):
 class CertificationObtained(Contract):
     worker_id: Ident
     licence: Licence
-    obtained_on: date
+    obtained_on: Day
 
 
 class ProjectStarted(Contract):
@@ -146,7 +197,7 @@ class ProjectStarted(Contract):
     pairing_id: Ident | None = None
     name: Text
     target_group: Text
-    starts_on: date
+    starts_on: Day
 
 
 class ClientProfile(Contract):
@@ -156,7 +207,7 @@ class ClientProfile(Contract):
     project_id: Ident | None = None
     birth_year: Annotated[StrictInt, Field(ge=1890, le=2100)]
     sex: Literal["female", "male", "other", "unknown"]
-    ethnicity: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    ethnicity: Annotated[str, StringConstraints(min_length=1, max_length=40), Printable]
     circumstances: Annotated[list[Circumstance], Field(max_length=10)]
     in_difficulty: StrictBool
 
@@ -167,7 +218,7 @@ PERSONAL_FIELDS = ("name", "id_number", "phone")
 class ClientRegistered(ClientProfile):
     """client-registered as an agency sends it: with personal data, which stays in intake."""
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100), Printable]
     id_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{17}[0-9Xx]$")] | None = None
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 -]{4,19}$")] | None = None
 
@@ -181,7 +232,7 @@ class VisitLogged(Contract):
     client_id: ClientId
     worker_id: Ident
     service: Service
-    started_at: AwareDatetime
+    started_at: Moment
     duration_min: Annotated[StrictInt, Field(ge=1, le=24 * 60)]
     plan_id: Ident | None = None
 
@@ -191,7 +242,7 @@ class ActivityHeld(Contract):
     project_id: Ident | None = None
     kind: ActivityKind
     title: Text
-    held_on: date
+    held_on: Day
     attendees: Count
 
 
@@ -199,7 +250,7 @@ class TrainingCompleted(Contract):
     training_id: Ident
     pairing_id: Ident
     kind: TrainingKind
-    held_on: date
+    held_on: Day
     hours: Annotated[float, Field(gt=0, le=1000, strict=False)]
     trainer_agency_id: AgencyId
     attendee_worker_ids: Annotated[list[Ident], Field(max_length=1000)]
@@ -209,8 +260,8 @@ class StaffDispatched(Contract):
     dispatch_id: Ident
     pairing_id: Ident
     worker_id: Ident
-    from_date: date
-    to_date: date
+    from_date: Day
+    to_date: Day
 
     @model_validator(mode="after")
     def _to_after_from(self) -> StaffDispatched:
@@ -227,7 +278,7 @@ class StaffDispatched(Contract):
 class MilestoneReached(Contract):
     pairing_id: Ident
     milestone: Milestone
-    reached_on: date
+    reached_on: Day
     agency_id: AgencyId | None = None
 
 
@@ -259,7 +310,7 @@ class VisitOverdue(VisitSlot):
 class ReportPublished(Contract):
     region: RegionPrefix
     period: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}(-(Q[1-4]|[0-9]{2}))?$")]
-    published_by: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    published_by: Annotated[str, StringConstraints(min_length=1, max_length=80), Printable]
     summary: dict[str, Any]
 
 
@@ -297,7 +348,7 @@ class Envelope(Contract):
     type: str
     schema_version: Literal[1]
     agency_id: AgencyId
-    occurred_at: AwareDatetime
+    occurred_at: Moment
     payload: Contract
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
 from shared.errors import FieldError, field_error
+from shared.clock import Clock, clock_from_env, today_in_china
 from shared.events import Envelope, incoming_events, upcast
 
 
@@ -33,6 +35,8 @@ def _code(error_type: str) -> str:
         return "naive_timestamp"
     if error_type == "literal_error":
         return "invalid_value"
+    if error_type in ("control_character", "implausible_date"):  # shared/events.py's own
+        return error_type
     return "invalid"
 
 
@@ -45,12 +49,27 @@ def field_errors(exc: ValidationError, raw: Any) -> list[FieldError]:
     ]
 
 
-def validate_incoming(raw: Any) -> tuple[Envelope | None, list[FieldError]]:
-    """Validate one decoded JSON value as an incoming event."""
+_clock: Clock | None = None
+
+
+def intake_today() -> date:
+    """Today in China by intake's clock: the plausible-date rule is relative to it."""
+    global _clock
+    if _clock is None:
+        _clock = clock_from_env()
+    return today_in_china(_clock)
+
+
+def validate_incoming(
+    raw: Any, today: date | None = None
+) -> tuple[Envelope | None, list[FieldError]]:
+    """Validate one decoded JSON value as an incoming event (dates judged against `today`,
+    by default intake's clock)."""
     if not isinstance(raw, dict):
         return None, [field_error("", "an event must be a JSON object")]
     try:
-        return incoming_events.validate_python(upcast(raw)), []
+        context = {"today": today or intake_today()}
+        return incoming_events.validate_python(upcast(raw), context=context), []
     except ValidationError as exc:
         return None, field_errors(exc, raw)
 

@@ -15,6 +15,7 @@ import orjson
 from nats.aio.client import Client
 
 from deploy.stack import Stack
+from tests.support.events import agency, envelope, visit
 
 
 def _schemathesis() -> str:
@@ -68,3 +69,44 @@ async def test_random_bytes_get_an_error_never_a_crash(
             status = int((reply.headers or {})["Qianshou-Status"])
             assert 400 <= status < 500 and "code" in orjson.loads(reply.data)
         assert (await http.get(f"{stack.services['intake'].url}/healthz")).status_code == 200
+
+
+def test_control_characters_and_implausible_dates_are_refused_per_event(
+    stack: Stack, token: Callable[..., str]
+) -> None:
+    """A NUL (which PostgreSQL cannot store) or a year 9999 (which no service can convert)
+    in one event of a batch is that event's 422-style refusal with its field path; the
+    rest of the batch is stored. Alone, such an event gets a 422."""
+    stack.up("intake")
+    url = f"{stack.services['intake'].url}/v1/events"
+    auth = {"Authorization": f"Bearer {token('agency', 'lanxing')}"}
+    nul_title = envelope(
+        "activity-held",
+        {
+            "activity_id": "a-nul",
+            "kind": "health-lecture",
+            "title": "Health\u0000lecture",
+            "held_on": "2019-11-04",
+            "attendees": 12,
+        },
+    )
+    batch = [
+        agency("lanxing", "220102", role="assisting", name="Lanxing\u001b[31m"),
+        nul_title,
+        visit("c-1", started_at="9999-12-31T23:00:00-05:00"),
+        visit("c-2"),
+    ]
+    resp = httpx.post(url, content=orjson.dumps(batch), headers=auth, timeout=30)
+    assert resp.status_code == 200, resp.text
+    answers = resp.json()
+    assert [a["status"] for a in answers] == ["rejected", "rejected", "rejected", "accepted"]
+    assert [(e["code"], e["path"]) for a in answers[:3] for e in a["errors"]] == [
+        ("control_character", "payload.name"),
+        ("control_character", "payload.title"),
+        ("implausible_date", "payload.started_at"),
+    ]
+    alone = httpx.post(url, content=orjson.dumps(nul_title), headers=auth, timeout=30)
+    assert alone.status_code == 422
+    assert alone.json()["errors"][0]["path"] == "payload.title"
+    stored = httpx.get(f"{url}/{nul_title['event_id']}", headers=auth, timeout=30)
+    assert stored.status_code == 404
