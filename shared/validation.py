@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from shared.errors import FieldError, field_error
 from shared.clock import Clock, clock_from_env, today_in_china
+from shared.errors import FieldError, field_error
 from shared.events import Envelope, incoming_events, upcast
 
 
