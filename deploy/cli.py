@@ -284,6 +284,10 @@ def main(argv: list[str] | None = None) -> int:
         cmd = dlq_sub.add_parser(name, help=text)
         cmd.add_argument("seq", type=int, help="its sequence number on DEADLETTER")
     dlq.set_defaults(func=cmd_dlq)
+
+    from deploy import sheets_cli
+
+    sheets_cli.add_parser(sub, f"http://127.0.0.1:{SERVICE_PORTS['intake']}")
     args = parser.parse_args(argv)
     return int(args.func(args))
 

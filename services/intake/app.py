@@ -15,6 +15,8 @@ from services.intake import bus
 from services.intake.handlers import Intake
 from services.intake.http import clients_router, router
 from services.intake.personal import Vault
+from services.intake.sheets import http as sheets_http
+from services.intake.sheets.jobs import Importer
 from shared import asyncapi, outbox
 from shared.broker import declare_stream, events_stream, jetstream, make_broker, replicas
 from shared.db import open_pool
@@ -70,10 +72,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         intake.backlog = lambda: relay.backlog
         tasks = [asyncio.create_task(relay.run(), name="relay"), guard(app, js)]
         holder["relay"], holder["intake"] = relay, intake
+        importer = Importer(pool, intake, stale_s=float(os.environ.get("IMPORT_STALE_S") or 120))
+        app.state.importer = importer
         await broker.start()
         try:
             yield
         finally:
+            await importer.stop()  # running imports are marked interrupted
             await broker.stop()  # no new NATS requests; in-flight ones finish
             await stop_tasks(tasks)
             await pool.close()
@@ -90,6 +95,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     )
     app.include_router(router)
     app.include_router(clients_router)
+    app.include_router(sheets_http.router)
     _document_event_schemas(app)
     return app
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from services.reporting import export
+from services.reporting import export, workbook
 from services.reporting.handlers import Reports
 from services.reporting.summary import Scope
 from services.reporting.suppression import suppress_report
@@ -100,8 +100,52 @@ async def summary_csv(
     )
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/summary.xlsx",
+    summary="The same summary as an Excel workbook (a sheet per breakdown)",
+    response_class=Response,
+    operation_id="getSummaryXlsx",
+    responses={200: {"content": {XLSX: {}}, "description": "the workbook"}},
+)
+async def summary_xlsx(
+    request: Request,
+    query: Annotated[SummaryQuery, Depends()],
+    lang: Annotated[Literal["en", "zh-CN"], Query()] = "zh-CN",
+) -> Response:
+    scope, body = await query.answer(request)
+    label = _label(scope.region, scope.agency, scope.pairing)
+    content = workbook.summary_workbook(label, body, query.breakdown, chinese=lang == "zh-CN")
+    return Response(
+        content,
+        media_type=XLSX,
+        headers={"Content-Disposition": 'attachment; filename="summary.xlsx"'},
+    )
+
+
 def _label(*parts: str | None) -> str:
     return "/".join(p for p in parts if p) or "all"
+
+
+@router.get(
+    "/pairings/{pairing_id}.xlsx",
+    summary="A pairing's report as an Excel workbook",
+    response_class=Response,
+    operation_id="getPairingReportXlsx",
+    responses={200: {"content": {XLSX: {}}, "description": "the workbook"}},
+)
+async def pairing_xlsx(request: Request, pairing_id: str) -> Response:
+    reports, principal = _caller(request)
+    if not re.fullmatch(IDENT_PATTERN, pairing_id):
+        raise NotFound("no such pairing")
+    report = await reports.pairing(principal, pairing_id)
+    return Response(
+        workbook.pairing_workbook(report),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="pairing-{pairing_id}.xlsx"'},
+    )
 
 
 @router.get("/pairings/{pairing_id}", summary="A pairing's targets against its actuals")
