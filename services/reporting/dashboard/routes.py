@@ -5,6 +5,7 @@ may read what."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import replace
@@ -23,7 +24,6 @@ from services.reporting.dashboard import queries, session, views
 from services.reporting.dashboard.regions import lineage, region_name
 from services.reporting.handlers import Reports
 from services.reporting.summary import Scope
-from shared.clock import CHINA
 from shared.errors import Refusal
 from shared.http import status_of, token_principal
 from shared.tokens import Principal, TokenError, verify
@@ -217,8 +217,15 @@ async def logout(request: Request) -> Response:
 # -- the period and the links ------------------------------------------------------------
 
 
-def _today() -> date:
-    return datetime.now(CHINA).date()
+def _today(request: Request) -> date:
+    """Today in China by reporting's clock (tests move it without sleeping)."""
+    reports: Reports = request.app.state.reports
+    return reports.today()
+
+
+def _now(request: Request) -> datetime:
+    reports: Reports = request.app.state.reports
+    return reports.clock.now()
 
 
 def _period(request: Request, principal: Principal) -> views.Period:
@@ -227,7 +234,7 @@ def _period(request: Request, principal: Principal) -> views.Period:
         year = int(q["year"]) if q.get("year") else None
         start = date.fromisoformat(q["from"]) if q.get("from") else None
         end = date.fromisoformat(q["to"]) if q.get("to") else None
-        return views.choose_period(q.get("period"), year, start, end, _today())
+        return views.choose_period(q.get("period"), year, start, end, _today(request))
     except ValueError as exc:
         message = str(exc) if "期" in str(exc) or "年" in str(exc) else "日期格式应为 YYYY-MM-DD"
         raise _error(request, principal, 400, message) from exc
@@ -304,9 +311,15 @@ async def _overview(request: Request) -> Response:
     try:
         scope = await reports.scope(principal, region, agency, None, None, period.start, period.end)
         drill = _drill_level(scope)
-        body = await reports.summary(scope, "region" if drill == "region" else None)
         trend_scope = replace(scope, start=period.trend_start, end=period.trend_end)
-        trend = (await reports.summary(trend_scope, period.trend_step))["breakdown"]
+        # Independent reads, each on its own pooled connection: the page waits for the
+        # slowest, not for their sum.
+        body, trend_body, pairings = await asyncio.gather(
+            reports.summary(scope, "region" if drill == "region" else None),
+            reports.summary(trend_scope, period.trend_step),
+            queries.pairings_of(reports.pool, scope),
+        )
+        trend = trend_body["breakdown"]
         children: list[dict[str, Any]] = []
         if drill == "region":
             children = [
@@ -320,7 +333,6 @@ async def _overview(request: Request) -> Response:
             ]
         elif drill == "agency":
             children = await _agencies(reports, principal, scope, period)
-        pairings = await queries.pairings_of(reports.pool, scope)
     except Refusal as exc:
         raise _api_error(request, principal, exc) from exc
     here = scope.region
@@ -358,10 +370,10 @@ async def _overview(request: Request) -> Response:
         pairings=[
             {**p, "href": _link(f"/dashboard/pairings/{p['pairing_id']}", period)} for p in pairings
         ],
-        seconds=views.seconds_since(body.get("as_of"), datetime.now(CHINA)),
+        seconds=views.seconds_since(body.get("as_of"), _now(request)),
         refresh=_refresh(request),
         downloads=_downloads(period, scope, drill, principal),
-        today=_today(),
+        today=_today(request),
     )
 
 
@@ -377,20 +389,18 @@ def _drill_level(scope: Scope) -> str | None:
 async def _agencies(
     reports: Reports, principal: Principal, scope: Scope, period: views.Period
 ) -> list[dict[str, Any]]:
-    out = []
-    for row in await queries.agencies_in(reports.pool, scope.region or ""):
-        own = await reports.scope(
-            principal, None, row["agency_id"], None, None, period.start, period.end
-        )
-        out.append(
-            {
-                "code": row["agency_id"],
-                "name": row["agency_id"],
-                "href": _link("/dashboard", period, agency=row["agency_id"]),
-                "figures": views.figures(await reports.summary(own)),
-            }
-        )
-    return out
+
+    async def one(agency_id: str) -> dict[str, Any]:
+        own = await reports.scope(principal, None, agency_id, None, None, period.start, period.end)
+        return {
+            "code": agency_id,
+            "name": agency_id,
+            "href": _link("/dashboard", period, agency=agency_id),
+            "figures": views.figures(await reports.summary(own)),
+        }
+
+    rows = await queries.agencies_in(reports.pool, scope.region or "")
+    return list(await asyncio.gather(*(one(row["agency_id"]) for row in rows)))
 
 
 def _title(scope: Scope) -> str:
@@ -456,27 +466,29 @@ async def _pairing(request: Request, pairing_id: str) -> Response:
     reports: Reports = request.app.state.reports
     period = _period(request, principal)
     try:
-        report = await reports.pairing(principal, pairing_id)
-        scope = await reports.scope(
-            principal, None, None, pairing_id, None, period.start, period.end
+        report = await reports.pairing(principal, pairing_id)  # 403/404 before anything else
+
+        async def figures_of(project: str | None) -> dict[str, Any]:
+            scope = await reports.scope(
+                principal, None, None, pairing_id, project, period.start, period.end
+            )
+            return await reports.summary(scope)
+
+        projects_listed = report["projects_undertaken"]["projects"]
+        body, *per_project = await asyncio.gather(
+            figures_of(None), *(figures_of(p["project_id"]) for p in projects_listed)
         )
-        body = await reports.summary(scope)
-        projects = []
-        for project in report["projects_undertaken"]["projects"]:
-            own = await reports.scope(
-                principal, None, None, pairing_id, project["project_id"], period.start, period.end
-            )
-            figures = await reports.summary(own)
-            projects.append(
-                {
-                    **project,
-                    "figures": views.figures(figures),
-                    "in_difficulty": figures.get("clients_in_difficulty") or 0,
-                }
-            )
+        projects = [
+            {
+                **project,
+                "figures": views.figures(figures),
+                "in_difficulty": figures.get("clients_in_difficulty") or 0,
+            }
+            for project, figures in zip(projects_listed, per_project, strict=True)
+        ]
     except Refusal as exc:
         raise _api_error(request, principal, exc) from exc
-    years = views.pace(report["staff_days_by_programme_year"], _today())
+    years = views.pace(report["staff_days_by_programme_year"], _today(request))
     timeline = sorted(
         [
             *(
@@ -518,7 +530,7 @@ async def _pairing(request: Request, pairing_id: str) -> Response:
         timeline=timeline,
         projects=projects,
         crumbs=[{"name": f"结对 {pairing_id}", "href": _link(request.url.path, period)}],
-        seconds=views.seconds_since(body.get("as_of"), datetime.now(CHINA)),
+        seconds=views.seconds_since(body.get("as_of"), _now(request)),
         refresh=_refresh(request),
         downloads=[
             {
@@ -528,7 +540,7 @@ async def _pairing(request: Request, pairing_id: str) -> Response:
             }
             for ext in ("csv", "xlsx")
         ],
-        today=_today(),
+        today=_today(request),
     )
 
 

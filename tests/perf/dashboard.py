@@ -1,0 +1,99 @@
+"""How long the dashboard's pages take at scale: the synthetic province's registry and
+activity published straight onto EVENTS (as tests/perf/fill.py does) until reporting holds
+`--events` events, then each page fetched in turn with a province session; prints JSON.
+
+    python -m tests.perf.dashboard --events 1000000 --rounds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from tests.perf import fill, province
+from tests.perf.harness import percentiles, start_servers, start_stack
+
+
+def pages(the: province.Province) -> dict[str, str]:
+    pairing = next(iter(the.pairings))
+    county = the.agencies[-1].region_code
+    return {
+        "overview, province 22, so far (trend by year)": "/dashboard",
+        "overview, province 22, year 2020 (trend by month)": "/dashboard?period=year&year=2020",
+        "overview, province 22, a quarter": "/dashboard?period=q2&year=2021",
+        "prefecture 2224, so far": "/dashboard?region=2224",
+        f"county {county}, its agencies": f"/dashboard?region={county}",
+        "one agency, so far": f"/dashboard?agency={the.agencies[-1].agency_id}",
+        "a pairing's page": f"/dashboard/pairings/{pairing}",
+    }
+
+
+def time_pages(
+    base: str, token: str, wanted: dict[str, str], rounds: int
+) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    with httpx.Client(base_url=base, timeout=300, cookies={"qianshou_session": token}) as client:
+        for name, path in wanted.items():
+            times = []
+            for k in range(rounds + 1):  # the first one warms the caches
+                started = time.perf_counter()
+                resp = client.get(path)
+                elapsed = (time.perf_counter() - started) * 1000
+                if resp.status_code != 200:
+                    raise RuntimeError(f"{path}: {resp.status_code} {resp.text[:300]}")
+                if k:
+                    times.append(elapsed)
+            out[name] = {"path": path, **percentiles(times, (50, 95))}
+    return out
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    the = province.scaled(args.events)
+    root = Path(tempfile.mkdtemp(prefix="qianshou-perf-dashboard-"))
+    nats_server, postgres = start_servers(root, args.sync)
+    bench = start_stack(root, args.sync, nats_server, postgres)
+    try:
+        gen = province.Generator(the, seed=args.seed, tag="dash")
+        filled = await fill.fill(
+            bench, the, itertools.chain(gen.registry(), gen.activity()), args.events
+        )
+        token = bench.token("province", region="22")
+        timed = time_pages(bench.url("reporting"), token, pages(the), args.rounds)
+    finally:
+        bench.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    slowest = max(timed, key=lambda name: timed[name]["p50"])
+    return {
+        "command": "python -m tests.perf.dashboard " + " ".join(args.argv),
+        "machine": {"cpus": os.cpu_count()},
+        "projection_fill": filled,
+        "page_ms": timed,
+        "slowest": slowest,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.perf.dashboard", description=__doc__)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--sync", choices=["always", "default"], default="default")
+    parser.add_argument("--seed", type=int, default=8)
+    args = parser.parse_args(argv)
+    args.argv = argv if argv is not None else sys.argv[1:]
+    print(orjson.dumps(asyncio.run(run(args)), option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
