@@ -104,6 +104,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         if args.nats_nodes > 1:
             print(f"  for the CLI export NATS_URL={stack.nats_url}")
         print(f"  data        {stack.data_dir}")
+        metrics_url = _serve_nats_metrics(stack)
+        if metrics_url:
+            print(
+                f"  NATS metrics {metrics_url}  (the NATS exporter's names: deploy/natsmetrics.py)"
+            )
         if args.demo:
             counts = publish(stack.services["intake"].url, _demo_events())
             print(
@@ -129,6 +134,27 @@ def cmd_up(args: argparse.Namespace) -> int:
         stack.stop()
         print("stopped; data kept in", stack.data_dir)
     return 0
+
+
+def _serve_nats_metrics(stack: Any) -> str | None:
+    """JetStream metrics under the official exporter's names for the NATS the stack runs
+    (or QIANSHOU_NATS_MONITOR_URLS'), on QIANSHOU_NATS_METRICS_PORT (7777; 0: off)."""
+    import os
+
+    from deploy.natsmetrics import metrics_port, serve
+
+    port = metrics_port()
+    nodes = getattr(stack.nats, "nodes", None) or ([stack.nats] if stack.nats else [])
+    urls = [f"http://127.0.0.1:{node.monitor_port}" for node in nodes]
+    urls += [u for u in os.environ.get("QIANSHOU_NATS_MONITOR_URLS", "").split(",") if u.strip()]
+    if port == 0 or not urls:
+        return None
+    try:
+        serve(urls, port)
+    except OSError as exc:  # the port is taken: the stack runs on without these metrics
+        print(f"  NATS metrics not served on port {port}: {exc}")
+        return None
+    return f"http://127.0.0.1:{port}/metrics"
 
 
 def _demo_events() -> list[dict[str, Any]]:

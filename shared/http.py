@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from nats.js import JetStreamContext
-from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.db import unavailable
@@ -47,6 +47,9 @@ REQUEST_SECONDS = Histogram(
     "HTTP request latency",
     ["service", "method", "route", "status"],
 )
+# What /readyz answers, refreshed on every /readyz and every scrape: a pod that is not ready
+# gets no traffic but is still scraped, so the alert rules see it.
+READY = Gauge("qianshou_ready", "1 when the service's NATS and database are reachable", ["service"])
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -195,6 +198,7 @@ def service_app(
         """Its NATS connection and its database are reachable."""
         checks = await readiness()
         ready = all(checks.values())
+        READY.labels(name).set(1 if ready else 0)
         return JSONResponse(
             {"status": "ready" if ready else "not ready", "checks": checks},
             status_code=200 if ready else 503,
@@ -202,6 +206,7 @@ def service_app(
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def metrics() -> Response:
+        READY.labels(name).set(1 if all((await readiness()).values()) else 0)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/asyncapi.json", tags=["operations"])

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from services.intake import clients, domain, store
-from services.intake.metrics import EVENTS
+from services.intake.metrics import EVENTS, REJECTIONS
 from services.intake.personal import Vault
 from shared.errors import Forbidden, Gone, Malformed, NotFound, Unavailable
 from shared.tokens import Principal
@@ -55,6 +55,8 @@ class Intake:
             event_type = sub.event.type if sub.event else "invalid"
             agency = sub.event.agency_id if sub.event else "unknown"
             EVENTS.labels(event_type, agency, sub.status).inc()
+            for code in {e["code"] for e in sub.errors}:
+                REJECTIONS.labels(code).inc()
         return request
 
     async def lookup(

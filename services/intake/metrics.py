@@ -7,3 +7,9 @@ EVENTS = Counter(
     "Events received by intake, by outcome",
     ["type", "agency", "status"],
 )
+
+REJECTIONS = Counter(
+    "qianshou_intake_rejections_total",
+    "Events refused by intake, by error code (an event with several codes counts once per code)",
+    ["code"],
+)

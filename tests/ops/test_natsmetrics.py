@@ -1,0 +1,88 @@
+"""deploy/natsmetrics.py against a real nats-server: the exporter's series names and labels,
+with the values the server's monitoring endpoints give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from nats.aio.client import Client
+from nats.js.api import StreamConfig
+from prometheus_client.parser import text_string_to_metric_families
+
+from deploy.natsmetrics import CONSUMER_LABELS, STREAM_LABELS, serve
+from deploy.natsserver import LocalNats, free_port
+from tests.support.polling import eventually
+
+
+def scrape(port: int) -> dict[str, list[Any]]:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return {f.name: f.samples for f in text_string_to_metric_families(text)}
+
+
+async def test_consumer_and_stream_series_as_the_exporter_names_them(
+    nats_server: LocalNats, nc: Client
+):
+    js = nc.jetstream()
+    await js.add_stream(StreamConfig(name="OPSTEST", subjects=["opstest.>"]))
+    for i in range(5):
+        await js.publish(f"opstest.{i}", b"x")
+    sub = await js.pull_subscribe("opstest.>", durable="ops-reader", stream="OPSTEST")
+    delivered = await sub.fetch(2)
+    await delivered[0].ack_sync()
+
+    port = free_port()
+    server = serve([f"http://127.0.0.1:{nats_server.monitor_port}"], port)
+    try:
+        await check_series(port)
+    finally:
+        server.shutdown()
+
+
+async def check_series(port: int) -> None:
+
+    def consumer_series() -> dict[str, Any]:
+        found = {}
+        for name, samples in scrape(port).items():
+            for sample in samples:
+                if sample.labels.get("consumer_name") == "ops-reader":
+                    found[name] = sample
+        return found
+
+    series = await eventually(
+        lambda: (s := consumer_series()) and s["nats_consumer_num_ack_pending"].value == 1 and s,
+        timeout_s=10,
+        what="the consumer's series with one ack pending",
+    )
+    assert series["nats_consumer_num_pending"].value == 3
+    assert series["nats_consumer_num_ack_pending"].value == 1
+    assert series["nats_consumer_num_redelivered"].value == 0
+    assert series["nats_consumer_delivered_stream_seq"].value == 2
+    sample = series["nats_consumer_num_pending"]
+    assert sorted(sample.labels) == sorted(CONSUMER_LABELS)
+    assert sample.labels["stream_name"] == "OPSTEST"
+    assert sample.labels["is_consumer_leader"] == "true"
+    assert sample.labels["is_meta_leader"] == "true"  # a single server is its own leader
+
+    everything = scrape(port)
+    (stream,) = [
+        s for s in everything["nats_stream_total_messages"] if s.labels["stream_name"] == "OPSTEST"
+    ]
+    assert stream.value == 5 and sorted(stream.labels) == sorted(STREAM_LABELS)
+    assert any(s.value > 0 for s in everything["nats_stream_total_bytes"])
+    assert [s.labels for s in everything["nats_varz_slow_consumers"]] == [
+        {"server_id": sample.labels["server_id"]}
+    ]
+    assert everything["nats_varz_connections"][0].value >= 1
+    assert everything["nats_server_max_storage"][0].value > 0
+
+
+def test_an_unreachable_server_is_left_out():
+    port = free_port()
+    server = serve([f"http://127.0.0.1:{free_port()}"], port)
+    try:
+        families = scrape(port)
+    finally:
+        server.shutdown()
+    assert families["nats_consumer_num_pending"] == []
+    assert "nats_varz_slow_consumers" not in families
