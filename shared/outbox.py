@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from datetime import UTC, datetime
 
@@ -53,6 +54,11 @@ PUBLISH_FAILURES = Counter(
     "Relay windows that failed and will be retried",
     ["service"],
 )
+
+
+# For the cluster fault run's negative control only: without the header, a window retried
+# after an election lands twice on EVENTS, and the run must see those copies.
+_UNSAFE_NO_MSG_ID = os.environ.get("QIANSHOU_UNSAFE_NO_MSG_ID") == "1"
 
 
 class Relay:
@@ -114,7 +120,9 @@ class Relay:
                 return 0
             pending = [
                 await self.js.publish_async(
-                    r["subject"], r["body"], headers={"Nats-Msg-Id": r["msg_id"]}
+                    r["subject"],
+                    r["body"],
+                    headers=None if _UNSAFE_NO_MSG_ID else {"Nats-Msg-Id": r["msg_id"]},
                 )
                 for r in rows
             ]

@@ -27,14 +27,16 @@ import nats
 import orjson
 
 from deploy.natsauth import NatsUsers, agency_user
-from deploy.natsserver import LocalNats, free_port
+from deploy.natsserver import LocalNats, NatsCluster, free_port
 from deploy.postgres import LocalPostgres
 from deploy.stack import SERVICES, Stack
-from shared.settings import with_database
+from shared.settings import nats_servers, with_database
 from shared.subjects import inbox_prefix
 from shared.tokens import Principal, issue
-from tests.faults import verify
+from tests.faults import checks, verify
+from tests.faults.cluster import ClusterChaos
 from tests.faults.ledger import Ledger
+from tests.faults.probe import ElectionProbe, copies
 from tests.faults.rogue import poison_during, repeat_after_window
 from tests.faults.schedule import Chaos
 from tests.faults.traffic import Frontends, http_batches, paced
@@ -58,20 +60,33 @@ class ChaosConfig:
     negative_control: bool = False
     drain_timeout_s: float = 300.0
     keep: bool = False
+    # The cluster run (tests/faults/cluster.py): NATS kills instead of service kills.
+    nats_nodes: int = 1
+    two_down_s: float = 8.0
+    max_backlog: int | None = None  # INTAKE_MAX_BACKLOG for the services
+    # Its negative control: the relays publish without Nats-Msg-Id, so a window retried
+    # after an election lands twice on EVENTS.
+    no_msg_ids: bool = False
 
 
 def token(role: str, agency_id: str | None = None) -> str:
     return issue(SECRET, Principal(role=role, agency_id=agency_id), 24 * 3600)  # type: ignore[arg-type]
 
 
-def make_stack(folder: Path, nats_url: str, pg_url: str, negative: bool, users: NatsUsers) -> Stack:
+def make_stack(
+    folder: Path, nats_url: str, pg_url: str, config: ChaosConfig, users: NatsUsers
+) -> Stack:
     env = {
         "QIANSHOU_TOKEN_SECRETS": SECRET,
         "QIANSHOU_PII_KEY": PII_KEY,
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
     }
-    if negative:
+    if config.negative_control:
         env["QIANSHOU_UNSAFE_NO_IDEMPOTENCY"] = "1"
+    if config.no_msg_ids:
+        env["QIANSHOU_UNSAFE_NO_MSG_ID"] = "1"
+    if config.max_backlog is not None:
+        env["INTAKE_MAX_BACKLOG"] = str(config.max_backlog)
     return Stack(
         data_dir=folder / "data",
         nats_url=nats_url,
@@ -93,10 +108,15 @@ async def run(config: ChaosConfig, say: Any = print) -> dict[str, Any]:
     users = NatsUsers.load(folder / "nats-users.json")
     for agency in AGENCIES:
         users.add_agency(agency.agency_id)
-    nats_server = LocalNats(folder / "nats", free_port(), users=users)
+    nats_server: LocalNats | NatsCluster
+    if config.nats_nodes > 1:
+        ports = [free_port() for _ in range(config.nats_nodes)]
+        nats_server = NatsCluster(folder / "nats-cluster", ports, users=users)
+    else:
+        nats_server = LocalNats(folder / "nats", free_port(), users=users)
     await asyncio.to_thread(pg.start)
     await asyncio.to_thread(nats_server.start)
-    stack = make_stack(folder, nats_server.url, pg.url, config.negative_control, users)
+    stack = make_stack(folder, nats_server.url, pg.url, config, users)
     ok = False
     try:
         await asyncio.to_thread(stack.up, timeout_s=90.0)
@@ -115,7 +135,7 @@ async def run(config: ChaosConfig, say: Any = print) -> dict[str, Any]:
 
 
 async def _drive(
-    config: ChaosConfig, stack: Stack, nats_server: LocalNats, pg: LocalPostgres
+    config: ChaosConfig, stack: Stack, nats_server: LocalNats | NatsCluster, pg: LocalPostgres
 ) -> dict[str, Any]:
     rng = random.Random(config.seed)
     ledger = Ledger()
@@ -125,8 +145,9 @@ async def _drive(
         "reconnect_time_wait": 0.2,
         "error_cb": _quiet,  # NATS restarts on purpose; the ledger records what failed
     }
+    servers = nats_servers(nats_server.url)
     nc = await nats.connect(
-        nats_server.url,
+        servers=servers,
         name="chaos",
         user="admin",
         password=nats_server.users.services["admin"],
@@ -135,7 +156,7 @@ async def _drive(
     js = nc.jetstream()
     agency_clients = {
         a.agency_id: await nats.connect(
-            nats_server.url,
+            servers=servers,
             user=agency_user(a.agency_id),
             password=nats_server.users.agencies[a.agency_id],
             inbox_prefix=inbox_prefix(a.agency_id).encode(),
@@ -147,7 +168,22 @@ async def _drive(
         stack.services["intake"].url, agency_clients, lambda a: token("agency", a), ledger
     )
     work = build(config.events, config.seed)
-    chaos = Chaos(stack, nats_server, pg, random.Random(config.seed + 1))
+    urls = {s: with_database(pg.url, f"{stack.db_prefix}_{s}") for s in SERVICES}
+    chaos: Chaos | ClusterChaos
+    probe: ElectionProbe | None = None
+    if isinstance(nats_server, NatsCluster):
+        probe = ElectionProbe(js, with_msg_ids=not config.no_msg_ids)
+        chaos = ClusterChaos(
+            stack,
+            nats_server,
+            js,
+            random.Random(config.seed + 1),
+            backlog=lambda: checks.outbox_backlog(urls),
+            two_down_s=config.two_down_s,
+            probe=probe,
+        )
+    else:
+        chaos = Chaos(stack, nats_server, pg, random.Random(config.seed + 1))
     timing: dict[str, float] = {}
     try:
         await _register_agencies(frontends, work.setup)
@@ -158,7 +194,6 @@ async def _drive(
         )
         late = await _late_phase(config, frontends, ledger, rng, work.batches)
         await repeat_after_window(js, ledger, rng, config.stream_repeats)
-        urls = {s: with_database(pg.url, f"{stack.db_prefix}_{s}") for s in SERVICES}
         drained = await verify.wait_until_drained(js, urls, config.drain_timeout_s)
         recorded = await verify.resolve_unknowns(
             frontends.http, token("admin"), ledger.keys("unknown")
@@ -171,6 +206,11 @@ async def _drive(
         result["resolver_agrees"] = agrees
         result["traffic_seconds"] = round(timing["seconds"], 1)
         result["duplicates_resent"] = sum(len(b.events) for b in work.batches if b.repeat)
+        result["nats_nodes"] = config.nats_nodes
+        if probe is not None:
+            result.update(await copies(js))
+            result["probe_published"] = probe.published
+            result["probe_failed_windows"] = probe.failed_windows
         result["ok"] = verify.passed(result)
         return result
     finally:
@@ -248,6 +288,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--send-seconds", type=float, default=None)
     parser.add_argument("--negative-control", action="store_true")
+    parser.add_argument(
+        "--nats-nodes",
+        type=int,
+        choices=[1, 3],
+        default=1,
+        help="3: the cluster run (NATS nodes killed by role, one window with two down)",
+    )
+    parser.add_argument(
+        "--no-msg-ids",
+        action="store_true",
+        help="the cluster run's negative control: relays publish without Nats-Msg-Id",
+    )
+    parser.add_argument("--max-backlog", type=int, default=None, help="INTAKE_MAX_BACKLOG")
+    parser.add_argument("--two-down-seconds", type=float, default=8.0)
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args(argv)
     send_s = args.send_seconds or max(40.0, args.events / 100.0)
@@ -259,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
         poison=max(6, args.events // 2000),
         negative_control=args.negative_control,
         keep=args.keep,
+        nats_nodes=args.nats_nodes,
+        no_msg_ids=args.no_msg_ids,
+        max_backlog=args.max_backlog,
+        two_down_s=args.two_down_seconds,
     )
     summary = asyncio.run(run(config, say=lambda s: print(s, file=sys.stderr)))
     print(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())

@@ -12,6 +12,8 @@ effect, `phantom` effects of events intake never accepted.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import Counter
 from typing import Any
 
@@ -20,6 +22,7 @@ import orjson
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import ServiceUnavailableError
 
 from services.reporting.facts import CONSUMED_TYPES as REPORTING_TYPES
 from services.reporting.facts import FACT_TABLES, FACTS
@@ -99,16 +102,29 @@ async def lags(js: JetStreamContext) -> dict[str, int]:
     return out
 
 
-async def read_all(js: JetStreamContext, stream: str, limit: int = 200_000) -> list[Any]:
-    """Every message on `stream` (bounded by `limit`), through an ephemeral consumer."""
-    total = (await js.stream_info(stream)).state.messages
+async def read_all(
+    js: JetStreamContext, stream: str, limit: int = 1_000_000, subject: str = ">"
+) -> list[Any]:
+    """Every message on `stream` (or those on `subject`; bounded by `limit`), through an
+    ephemeral consumer."""
+    info = await js.stream_info(stream, subjects_filter=subject if subject != ">" else None)
+    total = info.state.messages
+    if subject != ">":
+        total = sum((info.state.subjects or {}).values())
     config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE)
-    sub = await js.pull_subscribe(">", stream=stream, config=config)
+    sub = await js.pull_subscribe(subject, stream=stream, config=config)
     out: list[Any] = []
+    unavailable_until = time.monotonic() + 30.0
     try:
         while len(out) < min(total, limit):
             try:
                 out.extend(await sub.fetch(1000, timeout=2.0))
+            except ServiceUnavailableError:
+                # On a cluster, a consumer just created (or after an election) may not
+                # answer its first pull yet: ask again for a while.
+                if time.monotonic() > unavailable_until:
+                    raise
+                await asyncio.sleep(0.5)
             except (NatsTimeout, TimeoutError):
                 break
     finally:

@@ -117,6 +117,10 @@ async def summarise(
         "poison_missing": sorted(wanted - dead),
         "healthy_dead_lettered": sorted(d for d in dead if d[1] not in poison_seqs),
         "stream_repeats": len(ledger.stream_repeats),
+        # Copies on EVENTS beyond the ones the run itself re-published after the window:
+        # what retries without (or beyond) the dedup window would leave there.
+        "stream_duplicates": per_store["nats.EVENTS"]["repeats"] - len(ledger.stream_repeats),
+        "answers_503_retry_after": ledger.attempts["unknown:503-retry-after"],
         "conflict_probes": dict(ledger.conflict_probes),
         "report_mismatches": await report_mismatches(reporting_url, admin, events),
         "lag": await checks.lags(js),
@@ -143,4 +147,16 @@ def passed(result: dict[str, Any]) -> bool:
         and result["drained"]
         and result["resolver_agrees"]
         and probes_ok
+        # On a cluster, elections must not leave copies on the stream (same Nats-Msg-Id).
+        and (result.get("nats_nodes", 1) == 1 or _cluster_passed(result))
+    )
+
+
+def _cluster_passed(result: dict[str, Any]) -> bool:
+    """No copies on EVENTS (relays' nor the election probe's), nothing the probe had
+    acknowledged missing."""
+    return (
+        result["stream_duplicates"] == 0
+        and result["probe_copies"] == 0
+        and result["probe_distinct"] >= result["probe_published"]
     )
