@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import openpyxl
 from playwright.async_api import Browser, Page
 
 from deploy.demo import PAIRING, PROJECT
@@ -195,12 +196,39 @@ async def test_province_overview_drill_down_pairing_and_downloads(
     await eventually(refreshed, timeout_s=30, what="the page refreshed with the new lecture")
     assert await page.evaluate("Number(document.getElementById('main').dataset.refreshed)") >= 1
 
+    # The XLSX download (reporting's own workbook) holds the same figures.
+    xlsx = await page.get_attribute('a[data-format="xlsx"]', "href")
+    assert xlsx is not None and "breakdown=region" in xlsx
+    answer = await context.request.get(base + xlsx)
+    assert answer.status == 200, await answer.text()
+    book = openpyxl.load_workbook(io.BytesIO(await answer.body()))
+    first = _sheet_rows(book.worksheets[0])
+    assert first[0]["已服务对象数"] == hidden["clients_served"]
+    assert first[0]["派驻人日"] == hidden["staff_days_dispatched"]
+    lines = _sheet_rows(book.worksheets[1])
+    assert [r["已服务对象数"] for r in lines] == [
+        line["summary"]["clients_served"] for line in hidden["breakdown"]
+    ]
+    await page.goto(f"{base}/dashboard/pairings/{PAIRING}")
+    report_xlsx = await page.get_attribute('a:has-text("结对报告")', "href")
+    assert report_xlsx is not None
+    answer = await context.request.get(base + report_xlsx)
+    assert answer.status == 200
+    book = openpyxl.load_workbook(io.BytesIO(await answer.body()))
+    staff_days = [row[2].value for row in book["派驻人日"].iter_rows(min_row=2)]
+    assert staff_days == [y["staff_days"] for y in pairing["staff_days_by_programme_year"]]
+
     # At phone width nothing spills sideways.
     await page.set_viewport_size({"width": 390, "height": 844})
     await page.goto(f"{base}/dashboard")
     overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
     await context.close()
+
+
+def _sheet_rows(sheet: Any) -> list[dict[str, Any]]:
+    rows = list(sheet.iter_rows(values_only=True))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
 
 
 async def _csv(response: Any) -> list[dict[str, str]]:
