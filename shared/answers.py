@@ -64,3 +64,15 @@ class EventResult(Answer):
         "other content (nothing changed); rejected: invalid or refused (see errors)."
     )
     errors: list[FieldError] = Field(default_factory=list)
+
+
+class Health(Answer):
+    status: Literal["ok"]
+
+
+class Readiness(Answer):
+    status: Literal["ready", "not ready"]
+    checks: dict[str, bool] = Field(
+        description="Each dependency and whether it answers.",
+        examples=[{"database": True, "nats": True}],
+    )

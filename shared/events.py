@@ -385,6 +385,11 @@ incoming_events: TypeAdapter[Envelope] = TypeAdapter(IncomingEvent)
 canonical_events: TypeAdapter[Canonical] = TypeAdapter(CanonicalEvent)
 
 
+def canonical_model(type_name: str) -> type[Canonical]:
+    """The canonical envelope model of one type (for documents that name one)."""
+    return _CANONICAL[type_name]
+
+
 def canonical_of(event: Envelope, region_code: str, recorded_at: datetime) -> Canonical:
     """The canonical form of an accepted incoming event: personal data removed."""
     payload = event.payload

@@ -14,11 +14,15 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from nats.js import JetStreamContext
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.answers import Health, Readiness
+from shared.asyncapi import camel
+from shared.asyncapi_html import render as render_asyncapi
 from shared.db import unavailable
 from shared.errors import (
     Conflict,
@@ -162,6 +166,40 @@ def token_principal(request: Request, token: str, secrets: tuple[str, ...]) -> P
     return principal
 
 
+def operation_id(route: APIRoute) -> str:
+    """The OpenAPI operation id, which generated clients use as the method name: the
+    handler's name in camel case (post_events -> postEvents)."""
+    return camel(route.name)
+
+
+def _document_bearer(app: FastAPI) -> None:
+    """Declare the bearer scheme in the OpenAPI document, on every operation that can
+    answer 401. (Authentication itself is bearer_principal, called by each handler, so that
+    a refusal has the project's error shape.)"""
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = base()
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "A token from `qianshou token issue --role agency --agency ID` "
+                "(or --role province --region CODE, --role admin).",
+            }
+        }
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                if "401" in operation.get("responses", {}):
+                    operation["security"] = [{"bearer": []}]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def service_app(
     name: str,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
@@ -171,9 +209,16 @@ def service_app(
 ) -> FastAPI:
     """A FastAPI app with the endpoints SPEC 3.4 asks of every service."""
     app = FastAPI(
-        title=f"Qianshou {name}", description=description, version="1.0.0", lifespan=lifespan
+        title=f"Qianshou {name}",
+        description=f"{description}\n\nThe NATS side of this service: [AsyncAPI](/asyncapi) "
+        "([JSON](/asyncapi.json)). Every /v1 endpoint needs `Authorization: Bearer <token>`; "
+        "errors are JSON `{code, message, errors: [{code, path, message}]}`.",
+        version="1.0.0",
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
+    _document_bearer(app)
 
     @app.middleware("http")
     async def _timing(
@@ -188,13 +233,18 @@ def service_app(
         )
         return response
 
-    @app.get("/healthz", tags=["operations"])
-    async def healthz() -> dict[str, str]:
+    @app.get("/healthz", tags=["operations"], response_model=Health)
+    async def get_health() -> dict[str, str]:
         """The process is alive."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"])
-    async def readyz() -> Response:
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "Not ready: see checks."}},
+    )
+    async def get_readiness() -> Response:
         """Its NATS connection and its database are reachable."""
         checks = await readiness()
         ready = all(checks.values())
@@ -209,10 +259,15 @@ def service_app(
         READY.labels(name).set(1 if all((await readiness()).values()) else 0)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/asyncapi.json", tags=["operations"])
-    async def asyncapi_document() -> dict[str, Any]:
-        """The AsyncAPI document of this service's NATS side."""
+    @app.get("/asyncapi.json", tags=["operations"], response_model=dict[str, Any])
+    async def get_asyncapi() -> dict[str, Any]:
+        """The AsyncAPI 3.0 document of this service's NATS side."""
         return asyncapi()
+
+    @app.get("/asyncapi", tags=["operations"], response_class=HTMLResponse)
+    async def get_asyncapi_page() -> HTMLResponse:
+        """The AsyncAPI document as a page to read."""
+        return HTMLResponse(render_asyncapi(asyncapi()))
 
     return app
 

@@ -10,13 +10,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake import domain
 from services.intake.handlers import Intake
+from services.intake.schemas import Erased, EventRecord, EventResults, PersonalData
+from shared.answers import EventResult
 from shared.errors import TooLarge
+from shared.examples import one_of_each
 from shared.http import bearer_principal, json_response
+from shared.openapi import AUTHENTICATED, error_responses
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a thousand events with room to spare
 
-router = APIRouter(prefix="/v1", tags=["events"])
-clients_router = APIRouter(prefix="/v1/clients", tags=["personal data"])
+router = APIRouter(prefix="/v1", tags=["events"], responses=error_responses(*AUTHENTICATED))
+clients_router = APIRouter(
+    prefix="/v1/clients", tags=["personal data"], responses=error_responses(*AUTHENTICATED)
+)
+_EXAMPLES = one_of_each()
 
 
 async def _read_limited(request: Request, limit: int) -> bytes | None:
@@ -36,14 +43,16 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
 @router.post(
     "/events",
     summary="Submit one event or an array of up to 1,000",
+    description="Each event gets its own result: accepted, duplicate (same id, same "
+    "content), conflict (same id, other content) or rejected (with each error's code and "
+    "field path). The answer is 200 unless every event was rejected (422, the results) or a "
+    "lone event conflicts (409, its result); errors of the request as a whole (400, 403, "
+    "413, 503) have the error shape.",
+    response_model=EventResults,
     responses={
-        400: {"description": "malformed JSON"},
-        401: {"description": "no or bad token"},
-        403: {"description": "an event's agency is not the caller's"},
-        409: {"description": "a lone event conflicts with a stored one"},
-        413: {"description": "body or batch too large"},
-        422: {"description": "every event invalid"},
-        503: {"description": "back-pressure: retry later"},
+        **error_responses(400, 403, 413),
+        409: {"model": EventResult, "description": "A lone event conflicts with a stored one."},
+        422: {"model": EventResults, "description": "Every event was rejected."},
     },
     # The body is read raw (to refuse an oversized one before reading it all, and to
     # answer per event), so its schema is documented here rather than parsed by FastAPI.
@@ -62,7 +71,18 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
                                 "maxItems": 1000,
                             },
                         ]
-                    }
+                    },
+                    # From the reference programme (SPEC 1): its first events.
+                    "examples": {
+                        "visit": {"value": _EXAMPLES["visit-logged"]},
+                        "registration": {"value": _EXAMPLES["agency-registered"]},
+                        "batch": {
+                            "value": [
+                                _EXAMPLES["agency-registered"],
+                                _EXAMPLES["worker-registered"],
+                            ]
+                        },
+                    },
                 }
             },
         }
@@ -78,7 +98,12 @@ async def post_events(request: Request) -> Response:
     return json_response(answer, status)
 
 
-@router.get("/events/{event_id}", summary="An event's record and whether it reached EVENTS")
+@router.get(
+    "/events/{event_id}",
+    summary="An event's record and whether it reached EVENTS",
+    response_model=EventRecord,
+    responses=error_responses(400, 403, 404),
+)
 async def get_event(
     request: Request, event_id: str, agency: Annotated[str | None, Query()] = None
 ) -> Response:
@@ -93,9 +118,12 @@ Reason = Annotated[
 
 
 @clients_router.get(
-    "/{client_id}/personal-data", summary="A client's name, ID number and phone (audited)"
+    "/{client_id}/personal-data",
+    summary="A client's name, ID number and phone (audited)",
+    response_model=PersonalData,
+    responses=error_responses(403, 404, 410),
 )
-async def personal_data(request: Request, client_id: str, reason: Reason) -> Response:
+async def get_personal_data(request: Request, client_id: str, reason: Reason) -> Response:
     intake: Intake = request.app.state.intake
     principal = bearer_principal(request, request.app.state.token_secrets)
     return json_response(await intake.personal_data(principal, client_id, reason))
@@ -107,9 +135,12 @@ class Erasure(BaseModel):
 
 
 @clients_router.post(
-    "/{client_id}/erasure", summary="Erase a client's personal data (crypto-shredding)"
+    "/{client_id}/erasure",
+    summary="Erase a client's personal data (crypto-shredding)",
+    response_model=Erased,
+    responses=error_responses(403, 404),
 )
-async def erase(request: Request, client_id: str, body: Erasure) -> Response:
+async def erase_client(request: Request, client_id: str, body: Erasure) -> Response:
     intake: Intake = request.app.state.intake
     principal = bearer_principal(request, request.app.state.token_secrets)
     return json_response(await intake.erase(principal, client_id, body.reason))

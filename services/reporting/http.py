@@ -12,14 +12,18 @@ from fastapi.responses import Response
 
 from services.reporting import export, workbook
 from services.reporting.handlers import Reports
+from services.reporting.schemas import PairingReport, Summary
 from services.reporting.summary import Scope
 from services.reporting.suppression import suppress_report
 from shared.errors import Forbidden, Invalid, NotFound, field_error
-from shared.events import IDENT_PATTERN, REGION_PREFIX_PATTERN
+from shared.events import IDENT_PATTERN, REGION_PREFIX_PATTERN, canonical_model
 from shared.http import bearer_principal, json_response
+from shared.openapi import AUTHENTICATED, error_responses
 from shared.tokens import Principal
 
-router = APIRouter(prefix="/v1/reports", tags=["reports"])
+router = APIRouter(
+    prefix="/v1/reports", tags=["reports"], responses=error_responses(*AUTHENTICATED)
+)
 
 Region = Annotated[
     str | None,
@@ -73,16 +77,27 @@ class SummaryQuery:
         return scope, suppress_report(body) if self.suppress else body
 
 
-@router.get("/summary", summary="The KPIs of SPEC 3.5 for a region, agency, pairing or project")
-async def summary(request: Request, query: Annotated[SummaryQuery, Depends()]) -> Response:
+@router.get(
+    "/summary",
+    summary="The KPIs of SPEC 3.5 for a region, agency, pairing or project",
+    response_model=Summary,
+    responses=error_responses(403),
+)
+async def get_summary(request: Request, query: Annotated[SummaryQuery, Depends()]) -> Response:
     _, body = await query.answer(request)
     return json_response(body)
 
 
 @router.get(
-    "/summary.csv", summary="The same summary as CSV (UTF-8 with BOM)", response_class=Response
+    "/summary.csv",
+    summary="The same summary as CSV (UTF-8 with BOM)",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"},
+        **error_responses(403),
+    },
 )
-async def summary_csv(
+async def get_summary_csv(
     request: Request,
     query: Annotated[SummaryQuery, Depends()],
     lang: Annotated[Literal["en", "zh-CN"], Query()] = "en",
@@ -148,8 +163,13 @@ async def pairing_xlsx(request: Request, pairing_id: str) -> Response:
     )
 
 
-@router.get("/pairings/{pairing_id}", summary="A pairing's targets against its actuals")
-async def pairing(request: Request, pairing_id: str) -> Response:
+@router.get(
+    "/pairings/{pairing_id}",
+    summary="A pairing's targets against its actuals",
+    response_model=PairingReport,
+    responses=error_responses(403, 404),
+)
+async def get_pairing_report(request: Request, pairing_id: str) -> Response:
     reports, principal = _caller(request)
     if not re.fullmatch(IDENT_PATTERN, pairing_id):
         raise NotFound("no such pairing")
@@ -160,8 +180,10 @@ async def pairing(request: Request, pairing_id: str) -> Response:
     "/publish",
     status_code=201,
     summary="Publish a region's report for a period on NATS (reports.<region>.<period>)",
+    response_model=canonical_model("report-published"),
+    responses=error_responses(403),
 )
-async def publish(
+async def publish_report(
     request: Request,
     region: Annotated[str, Query(pattern=REGION_PREFIX_PATTERN)],
     period: Annotated[str, Query(pattern=r"^(19|20)[0-9]{2}(-(Q[1-4]|(0[1-9]|1[0-2])))?$")],

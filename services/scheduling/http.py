@@ -12,12 +12,14 @@ from pydantic import ValidationError
 
 from services.scheduling.handlers import Scheduling
 from services.scheduling.requests import CarePlanIn
+from services.scheduling.schemas import CarePlan, DispatchPace, Visits, WorkerSchedule
 from shared.errors import Invalid, Malformed
 from shared.http import bearer_principal, json_response
+from shared.openapi import AUTHENTICATED, error_responses
 from shared.tokens import Principal
 from shared.validation import decode_json, field_errors
 
-router = APIRouter(prefix="/v1", tags=["scheduling"])
+router = APIRouter(prefix="/v1", tags=["scheduling"], responses=error_responses(*AUTHENTICATED))
 Status = Literal["due", "overdue", "done", "unassigned"]
 
 
@@ -31,10 +33,10 @@ def _service(request: Request) -> tuple[Scheduling, Principal]:
     "/care-plans",
     status_code=201,
     summary="Create a care plan; its visit slots are made and assigned up to the horizon",
+    response_model=CarePlan,
     responses={
-        200: {"description": "the same plan_id and body again: the plan as it is"},
-        409: {"description": "the plan_id is taken by another plan"},
-        422: {"description": "invalid body, unknown client or worker (with the field path)"},
+        200: {"model": CarePlan, "description": "The same plan_id and body again: the plan."},
+        **error_responses(400, 403, 409),
     },
     openapi_extra={
         "requestBody": {
@@ -57,7 +59,12 @@ async def post_care_plan(request: Request) -> Response:
     return json_response(answer, status)
 
 
-@router.get("/visits", summary="Visit slots by status, agency and China-time dates")
+@router.get(
+    "/visits",
+    summary="Visit slots by status, agency and China-time dates",
+    response_model=Visits,
+    responses=error_responses(403),
+)
 async def get_visits(
     request: Request,
     status: Annotated[Status | None, Query()] = None,
@@ -76,7 +83,12 @@ async def get_visits(
     return json_response({"visits": slots, "count": len(slots)})
 
 
-@router.get("/workers/{worker_id}/schedule", summary="A worker's slots (default: four weeks)")
+@router.get(
+    "/workers/{worker_id}/schedule",
+    summary="A worker's slots (default: four weeks)",
+    response_model=WorkerSchedule,
+    responses=error_responses(400, 403, 404),
+)
 async def get_worker_schedule(
     request: Request,
     worker_id: str,
@@ -92,6 +104,8 @@ async def get_worker_schedule(
 @router.get(
     "/pairings/{pairing_id}/dispatch",
     summary="Staff-days dispatched per programme year against the target, and the pace",
+    response_model=DispatchPace,
+    responses=error_responses(403, 404),
 )
 async def get_dispatch_pace(
     request: Request, pairing_id: str, as_of: Annotated[date | None, Query()] = None
