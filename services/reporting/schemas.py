@@ -5,14 +5,20 @@ handlers build these as plain dicts; tests/contracts checks real answers against
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import Field
 
 from shared.answers import Answer
 
-# With ?suppress=true, counts of people from 1 to 4 (and what would reveal them) are "<5".
-Hidden = Literal["<5"]
+
+class Hidden(StrEnum):
+    """With ?suppress=true, counts of people from 1 to 4 (and what would reveal them) are
+    "<5". (An enum rather than a const: generated clients parse int-or-enum unions.)"""
+
+    HIDDEN = "<5"
+
+
 Count = int | Hidden
 
 
