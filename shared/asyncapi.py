@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter
 
+from shared import deadletters
 from shared.answers import ErrorAnswer, EventResult
 from shared.events import (
     AGENCY_EVENT_TYPES,
@@ -318,11 +319,11 @@ def _messages(examples: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
         "headers": {
             "type": "object",
             "properties": {
-                "Qianshou-Reason": {**_HEADER, "description": "the last error"},
-                "Qianshou-Service": {**_HEADER, "description": "the consuming service"},
-                "Qianshou-Consumer": {**_HEADER, "description": "its durable consumer"},
-                "Qianshou-Stream-Seq": {**_HEADER, "description": "sequence on EVENTS"},
-                "Qianshou-Subject": {**_HEADER, "description": "subject on EVENTS"},
+                deadletters.REASON: {**_HEADER, "description": "the last error"},
+                deadletters.SERVICE: {**_HEADER, "description": "the consuming service"},
+                deadletters.CONSUMER: {**_HEADER, "description": "its durable consumer"},
+                deadletters.STREAM_SEQ: {**_HEADER, "description": "sequence on EVENTS"},
+                deadletters.SUBJECT: {**_HEADER, "description": "subject on EVENTS"},
             },
         },
         "payload": {"description": "The original bytes."},
