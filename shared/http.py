@@ -20,7 +20,7 @@ from nats.js import JetStreamContext
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.answers import Health, Readiness
+from shared.answers import ErrorAnswer, Health, Readiness
 from shared.asyncapi import camel
 from shared.asyncapi_html import render as render_asyncapi
 from shared.db import unavailable
@@ -172,17 +172,27 @@ def operation_id(route: APIRoute) -> str:
     return camel(route.name)
 
 
-def _document_bearer(app: FastAPI) -> None:
-    """Declare the bearer scheme in the OpenAPI document, on every operation that can
-    answer 401. (Authentication itself is bearer_principal, called by each handler, so that
-    a refusal has the project's error shape.)"""
+_ERROR_ANSWER = {"$ref": "#/components/schemas/ErrorAnswer"}
+
+
+def _document_answers(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the services answer, for every route whoever
+    wrote it: error answers have the ErrorAnswer shape (FastAPI's own HTTPValidationError
+    is never answered: our handler turns validation errors into ErrorAnswer), and every
+    operation that can answer 401 carries the bearer scheme. (Authentication itself is
+    bearer_principal, called by each handler, so that a refusal has the project's shape.)"""
     base = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = base()
-        schema.setdefault("components", {})["securitySchemes"] = {
+        components = schema.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        schemas.update(_answer_schemas())
+        components["securitySchemes"] = {
             "bearer": {
                 "type": "http",
                 "scheme": "bearer",
@@ -193,11 +203,25 @@ def _document_bearer(app: FastAPI) -> None:
         }
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
-                if "401" in operation.get("responses", {}):
+                responses = operation.get("responses", {})
+                for status, response in responses.items():
+                    if status[0] not in "45":
+                        continue
+                    content = response.setdefault("content", {}).setdefault("application/json", {})
+                    declared = content.get("schema", {}).get("$ref", "")
+                    if not content.get("schema") or declared.endswith("/HTTPValidationError"):
+                        content["schema"] = dict(_ERROR_ANSWER)
+                if "401" in responses:
                     operation["security"] = [{"bearer": []}]
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _answer_schemas() -> dict[str, Any]:
+    """ErrorAnswer and what it refers to, as OpenAPI components."""
+    schema = ErrorAnswer.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {**schema.pop("$defs", {}), "ErrorAnswer": schema}
 
 
 def service_app(
@@ -218,7 +242,7 @@ def service_app(
         generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
-    _document_bearer(app)
+    _document_answers(app)
 
     @app.middleware("http")
     async def _timing(

@@ -5,7 +5,7 @@ model), the error answers with their shape, and the bearer scheme where a token 
 Adding an endpoint: give its handler a verb_noun name (post_imports -> postImports), a
 `response_model=` (or `responses={2xx: {"model": ...}}`) and `responses=error_responses(...)`
 for the errors it answers beyond the router's. An endpoint answering HTML or a file goes
-into NOT_JSON below, with its media type."""
+into NOT_JSON below, with its media type; a /v1 endpoint that needs no token, into PUBLIC."""
 
 from __future__ import annotations
 
@@ -19,10 +19,16 @@ from shared.http import STATUS
 from tests.support.documents import documents
 
 # (method, path) -> media type of the success answer, for endpoints that do not answer JSON.
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NOT_JSON: dict[tuple[str, str], str] = {
     ("get", "/asyncapi"): "text/html",
     ("get", "/v1/reports/summary.csv"): "text/csv",
+    ("get", "/v1/reports/summary.xlsx"): XLSX,
+    ("get", "/v1/reports/pairings/{pairing_id}.xlsx"): XLSX,
+    ("get", "/v1/imports/templates/{sheet}.xlsx"): XLSX,
 }
+# /v1 endpoints anyone may call, without a token.
+PUBLIC = {("get", "/v1/imports/templates/{sheet}.xlsx")}
 # Error answers that are not the error shape: intake answers per-event results with 409
 # (a lone conflict) and 422 (every event rejected); /readyz answers its checks with 503.
 RESULT_ERRORS = {
@@ -106,7 +112,7 @@ async def test_every_endpoint_needing_a_token_says_so(openapi: dict[str, Any]) -
     for service, doc in openapi.items():
         assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
         for method, path, op in _operations(doc):
-            if path.startswith("/v1/"):
+            if path.startswith("/v1/") and (method, path) not in PUBLIC:
                 assert op.get("security") == [{"bearer": []}], f"{service} {method} {path}"
                 for status in ("401", "429", "503"):
                     assert status in op["responses"], f"{service} {method} {path}: {status}"

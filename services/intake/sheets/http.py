@@ -20,6 +20,7 @@ from services.intake.sheets.jobs import Importer
 from services.intake.sheets.template import example_row, template_workbook
 from shared.errors import Forbidden, NotFound, TooLarge, invalid
 from shared.http import bearer_principal, json_response
+from shared.openapi import AUTHENTICATED, error_responses
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Limits of one upload (env, with these defaults): a file size and a row count.
@@ -81,6 +82,7 @@ async def template(sheet: Annotated[SheetName, Path()]) -> Response:  # type: ig
     operation_id="postImport",
     response_model=ImportStarted,
     responses={
+        **error_responses(*AUTHENTICATED),
         401: {"description": "no or bad token"},
         403: {"description": "not the caller's agency"},
         413: {"description": "file or row count over the limit"},
@@ -154,7 +156,11 @@ def _table(name: str, content: bytes) -> reader.Table:
     summary="An import's progress and its rejected rows",
     operation_id="getImport",
     response_model=ImportStatus,
-    responses={403: {"description": "not the caller's import"}, 404: {"description": "none"}},
+    responses={
+        **error_responses(*AUTHENTICATED),
+        403: {"description": "not the caller's import"},
+        404: {"description": "none"},
+    },
 )
 async def get_import(request: Request, import_id: str) -> Response:
     principal = bearer_principal(request, request.app.state.token_secrets)
