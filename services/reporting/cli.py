@@ -9,7 +9,7 @@ import nats
 import orjson
 
 from services.reporting.app import MIGRATIONS, SHARED_TABLES
-from services.reporting.rebuild import rebuild
+from services.reporting.rebuild import RebuildFailed, rebuild
 from shared.db import open_pool
 from shared.settings import ServiceSettings, nats_servers
 
@@ -32,7 +32,18 @@ async def _rebuild() -> dict[str, object]:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="qianshou reporting")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("rebuild", help="drop the projections and replay EVENTS from the start")
+    sub.add_parser(
+        "rebuild",
+        help="replay EVENTS into new projections beside the live ones, then swap them in",
+    )
     parser.parse_args(argv)
-    print(orjson.dumps(asyncio.run(_rebuild())).decode())
+    try:
+        print(orjson.dumps(asyncio.run(_rebuild())).decode())
+    except RebuildFailed as exc:
+        print(orjson.dumps({"error": str(exc)}).decode())
+        return 1
+    except Exception as exc:  # could not even start (database or NATS unreachable…)
+        why = f"rebuild did not start, the live figures are unchanged: {type(exc).__name__}: {exc}"
+        print(orjson.dumps({"error": why}).decode())
+        return 1
     return 0

@@ -9,6 +9,15 @@ from services.reporting.facts import FACT_TABLES, fact_rows, table_columns
 from shared.events import Canonical, EventRetracted
 
 TABLE_COLUMNS = table_columns()
+# Every table the consumer writes, i.e. everything a rebuild makes again from EVENTS. A new
+# projection table belongs here, or a rebuild would leave it as it was.
+PROJECTION_TABLES = (
+    *FACT_TABLES,
+    *rollups.TABLES,
+    "retractions",
+    "watermark",
+    "processed_events",
+)
 
 
 async def apply(conn: asyncpg.Connection, events: list[Canonical]) -> None:
@@ -93,8 +102,5 @@ def _returning(table: str) -> str:
 
 
 async def reset(conn: asyncpg.Connection) -> None:
-    """Drop every projection (for a rebuild): facts, retractions, watermark, processed keys."""
-    tables = ", ".join(
-        (*FACT_TABLES, *rollups.TABLES, "retractions", "watermark", "processed_events")
-    )
-    await conn.execute(f"TRUNCATE {tables}")
+    """Drop every projection: facts, retractions, watermark, processed keys."""
+    await conn.execute(f"TRUNCATE {', '.join(PROJECTION_TABLES)}")

@@ -1,24 +1,50 @@
-"""`qianshou reporting rebuild`: drop the projections and replay EVENTS from the start.
+"""`qianshou reporting rebuild`: replay EVENTS into fresh projections beside the live ones,
+then swap them in, in one transaction.
 
-Safe while the service runs: the reset is one TRUNCATE (it waits for, or blocks, the
-consumer's transaction), and the replay goes through the same idempotent path as the
-consumer, so an event applied by either is applied once.
+- Build: empty copies of the projection tables in schema `reporting_rebuild` (dropped and
+  made again by every rebuild, so a rebuild killed half-way leaves nothing that matters),
+  filled from the start of EVENTS through the consumer's own idempotent path. Summaries
+  keep reading the live tables meanwhile, and the live consumer keeps applying to them.
+- Swap: one transaction locks the live tables (processed_events first, as every consumer
+  transaction starts with it), replays what reached the stream meanwhile, and replaces the
+  live rows with the rebuilt ones. Readers wait for the swap, then see the new figures;
+  they never see a half-built table. If anything fails, nothing has changed.
+- An event that cannot be applied on a healthy database goes to DEADLETTER with its reason
+  (as the consumer would park it) and the rebuild goes on. A database that cannot do the
+  work (`shared.db.unavailable`) fails the rebuild instead: it changes nothing, says why.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 import asyncpg
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from services.reporting import projections
 from services.reporting.consumer import CONSUMER
+from shared import deadletters, faults
+from shared.broker import dead_letter_stream, declare_stream
 from shared.consumer import Poison, claim, decode
-from shared.subjects import EVENTS_STREAM, events_of_type
+from shared.db import unavailable
+from shared.events import Canonical
+from shared.subjects import EVENTS_STREAM, dead_letter, events_of_type
+
+log = logging.getLogger(__name__)
+
+WORK_SCHEMA = "reporting_rebuild"
+REBUILD_CONSUMER = f"{CONSUMER.durable}-rebuild"
+SWAP_ATTEMPTS = 5  # a reader's transaction can deadlock with the swap's locks: try again
+
+
+class RebuildFailed(Exception):
+    """The rebuild stopped; the live projections are as they were."""
 
 
 async def rebuild(
@@ -26,50 +52,154 @@ async def rebuild(
 ) -> dict[str, Any]:
     started = time.perf_counter()
     js = nc.jetstream()
+    tables = projections.PROJECTION_TABLES
     async with pool.acquire() as conn:
-        await projections.reset(conn)
-    # Read after the reset: whatever the live consumer applied before it is wiped and sits
-    # at or below `last`, so the replay covers it; whatever it applies after is recorded
-    # as processed, so the replay skips it.
-    last = (await js.stream_info(EVENTS_STREAM)).state.last_seq
-    # An ephemeral consumer of its own: the service's durable one is left as it is.
-    sub = await js.pull_subscribe(
-        "",
-        stream=EVENTS_STREAM,
-        config=ConsumerConfig(
-            filter_subjects=[events_of_type(t) for t in CONSUMER.event_types],
-            deliver_policy=DeliverPolicy.ALL,
-            ack_policy=AckPolicy.NONE,
-            inactive_threshold=60.0,
-            max_waiting=1,
-        ),
-    )
-    replayed = 0
-    try:
-        while time.perf_counter() - started < deadline_s:
-            try:
-                msgs = await sub.fetch(batch, timeout=1.0)
-            except (NatsTimeout, TimeoutError):
-                if (await sub.consumer_info()).num_pending == 0:
-                    break  # nothing left that reporting consumes
-                continue  # a slow server: keep going, never stop half-way
-            events = []
-            for m in msgs:
+        try:
+            await _prepare(conn, tables)
+            await conn.execute(f"SET search_path TO {WORK_SCHEMA}, public")
+            replay = Replay(conn, js, batch, started + deadline_s)
+            last = (await js.stream_info(EVENTS_STREAM)).state.last_seq
+            await replay.run(1, last)
+            faults.point("reporting.rebuild.built")  # as if killed before the swap
+            for attempt in range(1, SWAP_ATTEMPTS + 1):
                 try:
-                    events.append(decode(m.data))
-                except Poison:
-                    pass  # undecodable: the consumer parked it on DEADLETTER already
-            async with pool.acquire() as conn, conn.transaction():
-                await projections.apply(conn, await claim(conn, CONSUMER.durable, events))
-            replayed += len(msgs)
-            if msgs[-1].metadata.sequence.stream >= last:
-                break
-        else:
-            raise TimeoutError(f"rebuild did not reach stream sequence {last} in {deadline_s}s")
-    finally:
-        await sub.unsubscribe()
+                    up_to = await _swap(conn, js, replay, last, tables)
+                    break
+                except Exception as exc:
+                    if not unavailable(exc) or attempt == SWAP_ATTEMPTS:
+                        raise
+                    log.warning("rebuild: swap attempt %d failed (%s); again", attempt, exc)
+            await conn.execute("RESET search_path")
+            await conn.execute(f"DROP SCHEMA IF EXISTS {WORK_SCHEMA} CASCADE")
+        except Exception as exc:
+            raise RebuildFailed(
+                f"rebuild failed, the live figures are unchanged: {type(exc).__name__}: {exc}"
+            ) from exc
     return {
-        "replayed": replayed,
-        "up_to_stream_seq": last,
+        "replayed": replay.replayed,
+        "dead_lettered": replay.parked,
+        "undecodable": replay.undecodable,
+        "up_to_stream_seq": up_to,
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+async def _prepare(conn: asyncpg.Connection, tables: tuple[str, ...]) -> None:
+    """Empty copies of the live tables (columns, defaults, constraints, indexes)."""
+    await conn.execute(f"DROP SCHEMA IF EXISTS {WORK_SCHEMA} CASCADE")
+    await conn.execute(f"CREATE SCHEMA {WORK_SCHEMA}")
+    for table in tables:
+        await conn.execute(
+            f"CREATE TABLE {WORK_SCHEMA}.{table} (LIKE public.{table} INCLUDING ALL)"
+        )
+
+
+async def _swap(
+    conn: asyncpg.Connection,
+    js: JetStreamContext,
+    replay: Replay,
+    built_to: int,
+    tables: tuple[str, ...],
+) -> int:
+    """Catch up with what the live consumer applied meanwhile, then replace the live rows;
+    all in one transaction. Returns the stream sequence the new projections cover."""
+    ordered = ("processed_events", *(t for t in tables if t != "processed_events"))
+    async with conn.transaction():
+        for table in ordered:
+            await conn.execute(f"LOCK TABLE public.{table} IN ACCESS EXCLUSIVE MODE")
+        # The live consumer is held now: what it applied is on the stream up to `end`.
+        end = (await js.stream_info(EVENTS_STREAM)).state.last_seq
+        if end > built_to:
+            await replay.run(built_to + 1, end)
+        await conn.execute("TRUNCATE " + ", ".join(f"public.{t}" for t in ordered))
+        for table in ordered:
+            await conn.execute(f"INSERT INTO public.{table} SELECT * FROM {WORK_SCHEMA}.{table}")
+        faults.point("reporting.rebuild.swapping")  # as if killed before the commit
+    return end
+
+
+class Replay:
+    """Applies EVENTS from one sequence to another into the work schema."""
+
+    def __init__(
+        self, conn: asyncpg.Connection, js: JetStreamContext, batch: int, deadline: float
+    ) -> None:
+        self.conn, self.js, self.batch, self.deadline = conn, js, batch, deadline
+        self.replayed = self.parked = self.undecodable = 0
+
+    async def run(self, first: int, last: int) -> None:
+        if last < first:
+            return
+        # An ephemeral consumer of its own: the service's durable one is left as it is.
+        sub = await self.js.pull_subscribe(
+            "",
+            stream=EVENTS_STREAM,
+            config=ConsumerConfig(
+                filter_subjects=[events_of_type(t) for t in CONSUMER.event_types],
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=first,
+                ack_policy=AckPolicy.NONE,
+                inactive_threshold=60.0,
+                max_waiting=1,
+            ),
+        )
+        try:
+            while True:
+                if time.perf_counter() > self.deadline:
+                    raise TimeoutError(f"did not reach stream sequence {last} in time")
+                try:
+                    msgs = await sub.fetch(self.batch, timeout=1.0)
+                except (NatsTimeout, TimeoutError):
+                    if (await sub.consumer_info()).num_pending == 0:
+                        return  # nothing left that reporting consumes
+                    continue  # a slow server: keep going, never stop half-way
+                msgs = [m for m in msgs if m.metadata.sequence.stream <= last]
+                if msgs:
+                    await self._apply(msgs)
+                    faults.point("reporting.rebuild.replaying")  # killed half-way through
+                if not msgs or msgs[-1].metadata.sequence.stream >= last:
+                    return
+        finally:
+            await sub.unsubscribe()
+
+    async def _apply(self, msgs: list[Msg]) -> None:
+        held: list[tuple[Msg, Canonical]] = []
+        for m in msgs:
+            try:
+                held.append((m, decode(m.data)))
+            except Poison:
+                self.undecodable += 1  # the consumer parked it on DEADLETTER already
+        self.replayed += len(msgs)
+        try:
+            await self._apply_events([e for _, e in held])
+            return
+        except Exception as exc:
+            if unavailable(exc):
+                raise
+            log.warning("rebuild: batch failed (%s); one by one", exc)
+        for m, event in held:
+            try:
+                await self._apply_events([event])
+            except Exception as exc:
+                if unavailable(exc):
+                    raise
+                await self._park(m, f"{type(exc).__name__}: {exc}")
+
+    async def _apply_events(self, events: list[Canonical]) -> None:
+        async with self.conn.transaction():  # a savepoint inside the swap's transaction
+            await projections.apply(self.conn, await claim(self.conn, CONSUMER.durable, events))
+
+    async def _park(self, m: Msg, reason: str) -> None:
+        """As the consumer parks an event: same headers, same message id (so an event the
+        live consumer parked a moment ago is not parked twice)."""
+        if not self.parked:
+            await declare_stream(self.js, dead_letter_stream())  # made by the consumer, if it ran
+        seq = m.metadata.sequence.stream
+        headers = deadletters.headers(reason, CONSUMER.service, REBUILD_CONSUMER, seq, m.subject)
+        headers["Nats-Msg-Id"] = f"{CONSUMER.durable}:{seq}"
+        event_type = m.subject.rsplit(".", 1)[-1]
+        await self.js.publish(
+            dead_letter(CONSUMER.service, event_type), m.data, headers=headers, timeout=5
+        )
+        self.parked += 1
+        log.error("rebuild: event at stream seq %s dead-lettered: %s", seq, reason)
