@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +31,7 @@ from shared.tokens import Principal
 
 log = logging.getLogger(__name__)
 MAX_STORED_ERRORS = 10_000
+Batch = tuple[list[Converted], "asyncio.Task[list[dict[str, Any]]]"]
 INTERRUPTED = "interrupted"
 
 
@@ -39,14 +41,15 @@ class Progress:
     accepted: int = 0
     duplicate: int = 0
     rejected: int = 0
-    errors: list[RowError] = field(default_factory=list)
+    errors: int = 0  # errors stored so far
 
 
 @dataclass
 class Importer:
     pool: asyncpg.Pool
     intake: Intake
-    batch_size: int = 1000
+    batch_size: int = 1000  # events per Intake.submit, as POST /v1/events takes them
+    parallel: int = 2  # batches with intake at once
     stale_s: float = 120.0
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
@@ -90,16 +93,26 @@ class Importer:
     async def _run(
         self, import_id: str, principal: Principal, sheet: SheetType, agency: str, table: Table
     ) -> None:
+        """Convert rows while up to `parallel` batches are with intake; settle the batches
+        in order, so the progress and the errors are written in row order."""
         progress = Progress()
+        in_flight: deque[Batch] = deque()
         try:
             converter = Converter(sheet, table, agency, self.intake.vault.content_key())
             pending: list[Converted] = []
             for row, cells in table.rows:
                 pending.append(converter.convert(row, cells))
+                if len(pending) % 100 == 0:
+                    await asyncio.sleep(0)  # let the batches in flight move on meanwhile
                 if len(pending) >= self.batch_size:
-                    await self._flush(import_id, principal, converter, pending, progress)
+                    in_flight.append(self._send(import_id, principal, pending))
                     pending = []
-            await self._flush(import_id, principal, converter, pending, progress)
+                    if len(in_flight) >= self.parallel:
+                        await self._settle(import_id, converter, in_flight.popleft(), progress)
+            if pending:
+                in_flight.append(self._send(import_id, principal, pending))
+            while in_flight:
+                await self._settle(import_id, converter, in_flight.popleft(), progress)
             await self.pool.execute(
                 "UPDATE imports SET status = 'done', finished_at = now(), heartbeat_at = now()"
                 " WHERE import_id = $1",
@@ -110,19 +123,20 @@ class Importer:
         except Exception as exc:
             log.exception("import %s failed", import_id)
             await self._fail(import_id, "internal", f"the import stopped: {exc}")
+        finally:
+            for _, task in in_flight:
+                task.cancel()
 
-    async def _flush(
-        self,
-        import_id: str,
-        principal: Principal,
-        converter: Converter,
-        pending: list[Converted],
-        progress: Progress,
+    def _send(self, import_id: str, principal: Principal, pending: list[Converted]) -> Batch:
+        events = [c.event for c in pending if c.event is not None]
+        return pending, asyncio.create_task(self._submit(import_id, principal, events))
+
+    async def _settle(
+        self, import_id: str, converter: Converter, batch: Batch, progress: Progress
     ) -> None:
-        if not pending:
-            return
+        pending, task = batch
+        results = await task
         events = [c for c in pending if c.event is not None]
-        results = await self._submit(import_id, principal, [c.event for c in events])
         new_errors: list[RowError] = []
         for converted in pending:
             new_errors += converted.errors
@@ -135,13 +149,12 @@ class Importer:
                 new_errors += converted.errors
             else:  # accepted (or a future status that stores the event, e.g. a correction)
                 progress.accepted += 1
-        rejected_rows = {e.row for e in new_errors}
-        progress.rejected += len(rejected_rows)
+        progress.rejected += len({e.row for e in new_errors})
         progress.processed += len(pending)
         new_errors.sort(key=lambda e: e.row)
-        room = max(0, MAX_STORED_ERRORS - len(progress.errors))
-        kept, omitted = new_errors[:room], len(new_errors) - min(room, len(new_errors))
-        progress.errors += kept
+        room = max(0, MAX_STORED_ERRORS - progress.errors)
+        kept, omitted = new_errors[:room], max(0, len(new_errors) - room)
+        progress.errors += len(kept)
         await self.pool.execute(
             "UPDATE imports SET processed = $2, accepted = $3, duplicate = $4, rejected = $5,"
             " errors = errors || $6::jsonb, errors_omitted = errors_omitted + $7,"
