@@ -112,6 +112,7 @@ async def test_province_overview_drill_down_pairing_and_downloads(
     updated = await page.inner_text("#updated")
     assert re.fullmatch(r"数据更新于 \d+ 秒前", updated), updated
 
+    await page.wait_for_selector("#trend-chart svg")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / "overview.png"), full_page=True)
 
@@ -133,7 +134,12 @@ async def test_province_overview_drill_down_pairing_and_downloads(
     await page.goto(f"{base}/dashboard?period=q2&year=2020")
     quarter = api(demo_stack, province, **{"from": "2020-04-01", "to": "2020-06-30"}).json()
     await _cards_equal_summary(page, quarter)
+    await page.wait_for_selector("#trend-table")  # the trend arrives after the cards
     months = await _table(page, "#trend-table")
+    by_month = api(
+        demo_stack, province, breakdown="month", **{"from": "2020-04-01", "to": "2020-06-30"}
+    ).json()["breakdown"]
+    assert months == {line["period"]: _figures(line["summary"]) for line in by_month}
     assert list(months) == ["2020-04", "2020-05", "2020-06"]
     assert sum(m["visits"] for m in months.values()) == sum(quarter["visits_by_service"].values())
 

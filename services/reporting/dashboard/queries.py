@@ -39,3 +39,10 @@ async def pairings_of(pool: asyncpg.Pool, scope: Scope) -> list[dict[str, Any]]:
             agencies,
         )
     return [dict(r) for r in rows]
+
+
+async def as_of(pool: asyncpg.Pool) -> str | None:
+    """When intake recorded the newest event reporting has applied (the summaries' as_of):
+    figures computed at the same watermark are the same figures."""
+    value = await pool.fetchval("SELECT recorded_at FROM watermark")
+    return value.isoformat() if value else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from dataclasses import replace
+from collections import OrderedDict
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -311,15 +311,13 @@ async def _overview(request: Request) -> Response:
     try:
         scope = await reports.scope(principal, region, agency, None, None, period.start, period.end)
         drill = _drill_level(scope)
-        trend_scope = replace(scope, start=period.trend_start, end=period.trend_end)
         # Independent reads, each on its own pooled connection: the page waits for the
-        # slowest, not for their sum.
-        body, trend_body, pairings = await asyncio.gather(
+        # slowest, not for their sum. The trend (one summary per month or year) comes
+        # separately from /dashboard/trend, so the cards do not wait for it.
+        body, pairings = await asyncio.gather(
             reports.summary(scope, "region" if drill == "region" else None),
-            reports.summary(trend_scope, period.trend_step),
             queries.pairings_of(reports.pool, scope),
         )
-        trend = trend_body["breakdown"]
         children: list[dict[str, Any]] = []
         if drill == "region":
             children = [
@@ -338,7 +336,6 @@ async def _overview(request: Request) -> Response:
     here = scope.region
     if scope.agency and principal.role != "agency":
         here = await queries.agency_region(reports.pool, scope.agency)
-    trend_rows = [views.figures(line["summary"]) for line in trend]
     child_rows = [c["figures"] for c in children]
     return render(
         request,
@@ -358,15 +355,7 @@ async def _overview(request: Request) -> Response:
             **views.chart([c["name"] for c in children], child_rows, ["clients_served", "visits"]),
             "links": [c["href"] for c in children],
         },
-        trend=[
-            {"label": line["period"], "figures": f}
-            for line, f in zip(trend, trend_rows, strict=True)
-        ],
-        trend_chart=views.chart(
-            [line["period"] for line in trend],
-            trend_rows,
-            ["clients_served", "visits", "lectures", "staff_days_dispatched"],
-        ),
+        trend_src=_link("/dashboard/trend", period, region=region, agency=agency),
         pairings=[
             {**p, "href": _link(f"/dashboard/pairings/{p['pairing_id']}", period)} for p in pairings
         ],
@@ -374,6 +363,63 @@ async def _overview(request: Request) -> Response:
         refresh=_refresh(request),
         downloads=_downloads(period, scope, drill, principal),
         today=_today(request),
+    )
+
+
+# Trend lines by (scope, step, watermark, today): figures at the same watermark are the
+# same, so a page refreshing itself while nothing new arrived costs one small query.
+_TRENDS: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
+TREND_CACHE_SIZE = 256
+
+
+async def _trend_lines(request: Request, scope: Scope, step: str) -> list[dict[str, Any]]:
+    reports: Reports = request.app.state.reports
+    key = (scope, step, await queries.as_of(reports.pool), reports.today())
+    if key in _TRENDS:
+        _TRENDS.move_to_end(key)
+        return _TRENDS[key]
+    lines = await reports.breakdown(scope, step)
+    _TRENDS[key] = lines
+    while len(_TRENDS) > TREND_CACHE_SIZE:
+        _TRENDS.popitem(last=False)
+    return lines
+
+
+@router.get("/trend")
+async def trend(request: Request) -> Response:
+    """The scope's trend (by month, or by year for "so far"): a chart and its table. The
+    overview loads it into its page; without the script it opens as a page of its own."""
+    try:
+        principal = _principal(request)
+        reports: Reports = request.app.state.reports
+        period = _period(request, principal)
+        region = _param(request, principal, "region", REGION)
+        agency = _param(request, principal, "agency", IDENT)
+        try:
+            scope = await reports.scope(
+                principal, region, agency, None, None, period.trend_start, period.trend_end
+            )
+            lines = await _trend_lines(request, scope, period.trend_step)
+        except Refusal as exc:
+            raise _api_error(request, principal, exc) from exc
+    except Page as page:
+        return page.response
+    rows = [views.figures(line["summary"]) for line in lines]
+    return render(
+        request,
+        "trend.html",
+        principal,
+        title=f"{_title(scope)} · 趋势",
+        period=period,
+        back=_link("/dashboard", period, region=region, agency=agency),
+        trend=[
+            {"label": line["period"], "figures": f} for line, f in zip(lines, rows, strict=True)
+        ],
+        trend_chart=views.chart(
+            [line["period"] for line in lines],
+            rows,
+            ["clients_served", "visits", "lectures", "staff_days_dispatched"],
+        ),
     )
 
 

@@ -37,6 +37,25 @@
     });
   }
 
+  // Parts that take longer (the trend) arrive separately: fetch, then swap in.
+  function load(root) {
+    root.querySelectorAll("[data-src]").forEach(function (el) {
+      fetch(el.dataset.src, { credentials: "same-origin" }).then(function (r) {
+        if (r.redirected && new URL(r.url).pathname === "/dashboard/login") {
+          window.location.href = r.url;
+          return null;
+        }
+        return r.ok ? r.text() : null;
+      }).then(function (html) {
+        if (!html) return;
+        var part = new DOMParser().parseFromString(html, "text/html").getElementById(el.id);
+        if (!part || !el.isConnected) return;
+        el.replaceWith(part);
+        draw(part);
+      }).catch(function () { /* the link in the placeholder still works */ });
+    });
+  }
+
   function tick() {
     var el = document.getElementById("updated");
     if (!el || el.dataset.seconds === undefined) return;
@@ -57,15 +76,24 @@
       if (!html) return;
       var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("main");
       if (!fresh) return;
+      var shown = document.getElementById("trend-panel");
       main.innerHTML = fresh.innerHTML;
+      var placeholder = main.querySelector("#trend-panel[data-src]");
+      if (shown && !shown.dataset.src && placeholder) {
+        // keep showing the trend until its refreshed copy arrives
+        shown.dataset.src = placeholder.dataset.src;
+        placeholder.replaceWith(shown);
+      }
       loaded = Date.now();
       draw(main);
+      load(main);
       tick();
       main.dataset.refreshed = String(Number(main.dataset.refreshed || 0) + 1);
     }).catch(function () { /* offline for a moment: try again next time */ });
   }
 
   draw(document);
+  load(document);
   tick();
   setInterval(tick, 1000);
   var main = document.getElementById("main");
