@@ -67,18 +67,17 @@ def publish(
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    import os
-
     from deploy.stack import SERVICES, Stack
-    from shared.settings import local_ports, service_port
+    from shared.settings import external_servers, local_ports, service_port
 
     nats_port, pg_port = local_ports()
+    nats_url, database_url = external_servers()
     for name in ("token-secret", "pii-key"):
         local_secret(name)  # made once here, before three services race to make it
     stack = Stack(
         data_dir=data_dir(),
-        nats_url=os.environ.get("NATS_URL") or None,
-        database_url=os.environ.get("DATABASE_URL") or None,
+        nats_url=nats_url,
+        database_url=database_url,
         nats_nodes=args.nats_nodes,
         nats_port=nats_port,
         pg_port=pg_port,
@@ -139,14 +138,13 @@ def cmd_up(args: argparse.Namespace) -> int:
 def _serve_nats_metrics(stack: Any) -> str | None:
     """JetStream metrics under the official exporter's names for the NATS the stack runs
     (or QIANSHOU_NATS_MONITOR_URLS'), on QIANSHOU_NATS_METRICS_PORT (7777; 0: off)."""
-    import os
+    from deploy.natsmetrics import serve
+    from shared.settings import nats_metrics
 
-    from deploy.natsmetrics import metrics_port, serve
-
-    port = metrics_port()
+    port, others = nats_metrics()
     nodes = getattr(stack.nats, "nodes", None) or ([stack.nats] if stack.nats else [])
     urls = [f"http://127.0.0.1:{node.monitor_port}" for node in nodes]
-    urls += [u for u in os.environ.get("QIANSHOU_NATS_MONITOR_URLS", "").split(",") if u.strip()]
+    urls += others
     if port == 0 or not urls:
         return None
     try:

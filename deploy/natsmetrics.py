@@ -12,7 +12,6 @@ reproduced: the exporter's whole `jsz` collector, and every number of `/varz`.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -21,6 +20,8 @@ import httpx
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from shared.settings import nats_metrics
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +249,7 @@ class NatsCollector(Collector):
 
 
 def metrics_port() -> int:
-    return int(os.environ.get("QIANSHOU_NATS_METRICS_PORT") or DEFAULT_PORT)
+    return nats_metrics()[0]
 
 
 def serve(monitor_urls: Iterable[str], port: int, host: str = "127.0.0.1") -> Any:

@@ -1,15 +1,15 @@
-"""China time and the clock, in one place. What time it is, as a dependency: services ask a Clock, tests move it without sleeping.
+"""China time and the clock, in one place: services ask a Clock for "now" and
+`today_in_china` for the date, and tests move the clock without sleeping.
 
-`clock_from_env()` gives the system clock unless QIANSHOU_CLOCK_FILE names a file. That
-file holds either an ISO timestamp with an offset (the clock
-stands at that instant) or a signed number of seconds such as `+86400` (the system clock
-shifted by that much). A missing or empty file means the system clock. Tests write the file
-and poll for the effect; production never sets the variable.
+`clock_from(settings.testing.clock_file)` gives the system clock unless QIANSHOU_CLOCK_FILE
+names a file. That file holds either an ISO timestamp with an offset (the clock stands at
+that instant) or a signed number of seconds such as `+86400` (the system clock shifted by
+that much). A missing or empty file means the system clock. Tests write the file and poll
+for the effect; production never sets the variable.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -21,8 +21,6 @@ try:
     CHINA: tzinfo = ZoneInfo("Asia/Shanghai")
 except Exception:  # no tz database on the machine: China has kept UTC+8 since 1991
     CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
-
-CLOCK_FILE_ENV = "QIANSHOU_CLOCK_FILE"
 
 
 class Clock(Protocol):
@@ -88,6 +86,13 @@ class FileClock:
         return parse_clock_setting(setting, system_now)
 
 
+def clock_from(clock_file: str | None) -> Clock:
+    """The system clock, or the file clock the tests set (Settings.testing.clock_file)."""
+    return FileClock(Path(clock_file)) if clock_file else SystemClock()
+
+
 def clock_from_env() -> Clock:
-    configured = os.environ.get(CLOCK_FILE_ENV, "").strip()
-    return FileClock(Path(configured)) if configured else SystemClock()
+    """The clock this process's settings name (for code that is not handed one)."""
+    from shared.settings import for_tests
+
+    return clock_from(for_tests().clock_file)

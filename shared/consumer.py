@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ from shared import deadletters, faults, publishing
 from shared.broker import dead_letter_stream, declare_stream, jetstream, replicas, stream_exists
 from shared.db import unavailable
 from shared.events import Canonical, canonical_events, upcast
+from shared.settings import for_tests
 from shared.subjects import EVENTS_STREAM, dead_letter, events_of_type
 
 log = logging.getLogger(__name__)
@@ -326,7 +326,7 @@ def decode(data: bytes) -> Canonical:
 
 # For the fault suite's negative control only: with it set, redeliveries are applied again,
 # and the fault test must then see double counts.
-_UNSAFE_NO_IDEMPOTENCY = os.environ.get("QIANSHOU_UNSAFE_NO_IDEMPOTENCY") == "1"
+_UNSAFE_NO_IDEMPOTENCY = for_tests().unsafe_no_idempotency
 
 
 async def claim(

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 
-_ARMED = {p.strip() for p in os.environ.get("QIANSHOU_FAULTS", "").split(",") if p.strip()}
+from shared.settings import for_tests
+
+_ARMED = for_tests().faults
 
 
 def point(name: str) -> None:

@@ -41,6 +41,7 @@ from shared.errors import (
 )
 from shared.ratelimit import RateLimiter
 from shared.revocations import Revoked
+from shared.settings import HttpSettings
 from shared.tokens import Principal, TokenError, verify
 
 log = logging.getLogger(__name__)
@@ -308,12 +309,12 @@ def run(app: FastAPI, host: str, port: int) -> None:
     )
 
 
-def guard(app: FastAPI, js: JetStreamContext) -> asyncio.Task[None]:
+def guard(app: FastAPI, js: JetStreamContext, http: HttpSettings) -> asyncio.Task[None]:
     """Turn on token revocation (followed from NATS) and per-caller rate limits for `app`;
     returns the task that follows revocations (cancel it on shutdown)."""
     revoked = Revoked()
     app.state.revoked = revoked
-    app.state.rate_limiter = RateLimiter.from_env()
+    app.state.rate_limiter = RateLimiter(http.rate_limit_per_s, http.rate_burst)
     return asyncio.create_task(revoked.follow(js), name="revocations")
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from datetime import UTC, datetime
 
@@ -24,6 +23,7 @@ from nats.js import JetStreamContext
 from prometheus_client import Counter, Gauge, Histogram
 
 from shared import faults, publishing
+from shared.settings import for_tests
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ PUBLISH_FAILURES = Counter(
 
 # For the cluster fault run's negative control only: without the header, a window retried
 # after an election lands twice on EVENTS, and the run must see those copies.
-_UNSAFE_NO_MSG_ID = os.environ.get("QIANSHOU_UNSAFE_NO_MSG_ID") == "1"
+_UNSAFE_NO_MSG_ID = for_tests().unsafe_no_msg_id
 
 
 class Relay:

@@ -4,7 +4,6 @@ this; a shared limiter (NATS KV, or at the proxy) is the step after."""
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -14,11 +13,6 @@ class RateLimiter:
     per_second: float
     burst: float
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
-
-    @classmethod
-    def from_env(cls) -> RateLimiter:
-        rate = float(os.environ.get("QIANSHOU_RATE_LIMIT_PER_S") or 50)
-        return cls(per_second=rate, burst=float(os.environ.get("QIANSHOU_RATE_BURST") or 2 * rate))
 
     def allow(self, caller: str, now: float | None = None) -> float:
         """0 when the request may go ahead, else the seconds until it would."""

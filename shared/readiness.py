@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import asyncpg
 from faststream.nats import NatsBroker
@@ -23,13 +22,3 @@ async def database_ok(pool: asyncpg.Pool | None) -> bool:
 
 def nats_ok(broker: NatsBroker) -> bool:
     return connected(broker)
-
-
-async def consuming_service(holder: dict[str, Any], broker: NatsBroker) -> dict[str, bool]:
-    """Readiness of a service that consumes EVENTS: database, NATS, and its consumer bound."""
-    consumer = holder.get("consumer")
-    return {
-        "database": await database_ok(holder.get("pool")),
-        "nats": nats_ok(broker),
-        "consuming": bool(consumer and consumer.alive),
-    }

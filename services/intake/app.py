@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +15,12 @@ from services.intake.personal import Vault
 from services.intake.sheets import http as sheets_http
 from services.intake.sheets.jobs import Importer
 from shared import asyncapi, outbox
-from shared.broker import declare_stream, events_stream, jetstream, make_broker, replicas
-from shared.db import open_pool
+from shared.broker import declare_stream, events_stream, replicas
 from shared.events import AGENCY_EVENT_TYPES, incoming_events
 from shared.examples import one_of_each
-from shared.http import guard, service_app, stop_tasks
 from shared.outbox import Relay
-from shared.readiness import database_ok, nats_ok
-from shared.settings import ServiceSettings
+from shared.runtime import Blueprint, Runtime, build_app
+from shared.settings import Settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SHARED_TABLES = (outbox.SCHEMA,)  # declared by the shared code that uses them
@@ -44,55 +39,42 @@ OPERATIONS = [
 ]
 
 
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    settings = settings or ServiceSettings.from_env("intake")
-    broker = make_broker(settings)
-    ASYNCAPI = asyncapi.document(
+async def start(runtime: Runtime[Intake], app: FastAPI) -> Intake:
+    """Intake owns the EVENTS stream; its relay publishes what the outbox holds."""
+    assert runtime.pool is not None
+    settings, js = runtime.settings, runtime.js
+    await declare_stream(js, events_stream(replicas(js)))
+    wakeup = asyncio.Event()
+    relay = Relay("intake", runtime.pool, js, wakeup)
+    intake = Intake(
+        pool=runtime.pool,
+        vault=Vault.from_settings(settings.intake),
+        relay_wakeup=wakeup,
+        backlog=lambda: relay.backlog,
+        max_backlog=settings.intake.max_backlog,
+    )
+    runtime.background("relay", relay.run())
+    importer = Importer(runtime.pool, intake, stale_s=settings.imports.stale_s)
+    runtime.on_stop(importer.stop)  # running imports are marked interrupted
+    app.state.intake, app.state.importer = intake, importer
+    return intake
+
+
+BLUEPRINT: Blueprint[Intake] = Blueprint(
+    name="intake",
+    description=DESCRIPTION,
+    migrations=MIGRATIONS,
+    shared_tables=SHARED_TABLES,
+    start=start,
+    asyncapi=lambda settings: asyncapi.document(
         "intake", DESCRIPTION, settings.nats_url, OPERATIONS, one_of_each()
-    )
-    holder: dict[str, Any] = {}
-    bus.subscribe(broker, lambda: holder.get("intake"))
+    ),
+    subscribe=lambda runtime: bus.subscribe(runtime.broker, lambda: runtime.service),
+)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await open_pool(settings.database_url, MIGRATIONS, SHARED_TABLES)
-        wakeup = asyncio.Event()
-        intake = Intake(
-            pool=pool,
-            vault=Vault.from_env(),
-            relay_wakeup=wakeup,
-            max_backlog=int(os.environ.get("INTAKE_MAX_BACKLOG") or 100_000),
-        )
-        app.state.intake, app.state.token_secrets = intake, settings.token_secrets
-        holder["pool"] = pool
-        await broker.connect()
-        js = jetstream(broker)
-        await declare_stream(js, events_stream(replicas(js)))
-        relay = Relay("intake", pool, js, wakeup)
-        intake.backlog = lambda: relay.backlog
-        tasks = [asyncio.create_task(relay.run(), name="relay"), guard(app, js)]
-        holder["relay"], holder["intake"] = relay, intake
-        importer = Importer(pool, intake, stale_s=float(os.environ.get("IMPORT_STALE_S") or 120))
-        app.state.importer = importer
-        await broker.start()
-        try:
-            yield
-        finally:
-            await importer.stop()  # running imports are marked interrupted
-            await broker.stop()  # no new NATS requests; in-flight ones finish
-            await stop_tasks(tasks)
-            await pool.close()
 
-    async def readiness() -> dict[str, bool]:
-        return {"database": await database_ok(holder.get("pool")), "nats": nats_ok(broker)}
-
-    app = service_app(
-        "intake",
-        lifespan,
-        readiness,
-        lambda: ASYNCAPI,
-        DESCRIPTION,
-    )
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = build_app(BLUEPRINT, settings)
     app.include_router(router)
     app.include_router(clients_router)
     app.include_router(sheets_http.router)

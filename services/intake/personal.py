@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from shared.settings import local_secret
+from shared.settings import IntakeSettings, local_secret
 
 _NONCE = 12
 
@@ -27,8 +27,9 @@ class Vault:
     hmac_key: bytes
 
     @classmethod
-    def from_env(cls) -> Vault:
-        master = bytes.fromhex(os.environ.get("QIANSHOU_PII_KEY") or local_secret("pii-key"))
+    def from_settings(cls, settings: IntakeSettings) -> Vault:
+        """The vault under the configured master key (or the local stack's key file)."""
+        master = bytes.fromhex(settings.pii_key_hex or local_secret("pii-key"))
         # Separate keys for separate jobs, derived from the one master secret.
         kek = hmac.new(master, b"qianshou key-encryption", hashlib.sha256).digest()
         mac = hmac.new(master, b"qianshou lookup-hmac", hashlib.sha256).digest()

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -17,19 +13,10 @@ from services.reporting.facts import CONSUMED_TYPES
 from services.reporting.handlers import Reports
 from services.reporting.http import router
 from shared import asyncapi, consumer
-from shared.broker import (
-    declare_stream,
-    jetstream,
-    make_broker,
-    replicas,
-    reports_stream,
-)
-from shared.clock import clock_from_env
-from shared.db import open_pool
+from shared.broker import declare_stream, replicas, reports_stream
 from shared.examples import one_of_each
-from shared.http import guard, service_app, stop_tasks
-from shared.readiness import consuming_service
-from shared.settings import ServiceSettings
+from shared.runtime import Blueprint, Runtime, build_app
+from shared.settings import Settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SHARED_TABLES = (consumer.SCHEMA,)  # declared by the shared code that uses them
@@ -48,46 +35,32 @@ OPERATIONS = [
 ]
 
 
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    settings = settings or ServiceSettings.from_env("reporting")
-    broker = make_broker(settings)
-    ASYNCAPI = asyncapi.document(
+async def start(runtime: Runtime[Reports], app: FastAPI) -> Reports:
+    """Reporting owns the REPORTS stream that published reports go to."""
+    assert runtime.pool is not None
+    js = runtime.js
+    await declare_stream(js, reports_stream(replicas(js)))
+    reports = Reports(pool=runtime.pool, js=js, clock=runtime.clock)
+    app.state.reports = reports
+    return reports
+
+
+BLUEPRINT: Blueprint[Reports] = Blueprint(
+    name="reporting",
+    description=DESCRIPTION,
+    migrations=MIGRATIONS,
+    shared_tables=SHARED_TABLES,
+    start=start,
+    consumer=CONSUMER,
+    apply=projections.apply,
+    asyncapi=lambda settings: asyncapi.document(
         "reporting", DESCRIPTION, settings.nats_url, OPERATIONS, one_of_each()
-    )
-    holder: dict[str, Any] = {}
+    ),
+)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await open_pool(settings.database_url, MIGRATIONS, SHARED_TABLES)
-        holder["pool"] = pool
-        await broker.connect()
-        js = jetstream(broker)
-        await declare_stream(js, reports_stream(replicas(js)))
-        app.state.reports = Reports(pool=pool, js=js, clock=clock_from_env())
-        app.state.token_secrets = settings.token_secrets
-        await broker.start()
-        running = CONSUMER.start(broker, pool, projections.apply)
-        holder["consumer"] = running
-        tasks = [asyncio.create_task(_watch_lag(broker), name="lag"), guard(app, js)]
-        try:
-            yield
-        finally:
-            await running.stop()  # the batch in hand commits and is acked, or is redelivered
-            await stop_tasks(tasks)
-            await broker.stop()
-            await pool.close()
 
-    async def readiness() -> dict[str, bool]:
-        return await consuming_service(holder, broker)
-
-    app = service_app("reporting", lifespan, readiness, lambda: ASYNCAPI, DESCRIPTION)
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = build_app(BLUEPRINT, settings)
     app.include_router(router)
     dashboard.mount(app)
     return app
-
-
-async def _watch_lag(broker: Any) -> None:
-    while True:
-        with contextlib.suppress(Exception):
-            await CONSUMER.pending(broker)
-        await asyncio.sleep(2.0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -21,11 +20,11 @@ from services.intake.sheets.template import example_row, template_workbook
 from shared.errors import Forbidden, NotFound, TooLarge, invalid
 from shared.http import bearer_principal, json_response
 from shared.openapi import AUTHENTICATED, error_responses
+from shared.settings import import_limits
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Limits of one upload (env, with these defaults): a file size and a row count.
-MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES") or 32 * 1024 * 1024)
-MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS") or 200_000)
+# Limits of one upload (IMPORT_MAX_BYTES, IMPORT_MAX_ROWS): a file size and a row count.
+MAX_BYTES, MAX_ROWS = import_limits().max_bytes, import_limits().max_rows
 
 router = APIRouter(prefix="/v1/imports", tags=["spreadsheets"])
 SheetName = Literal[tuple(SHEET_TYPES)]  # type: ignore[valid-type]
