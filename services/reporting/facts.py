@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from shared.clock import china_date
@@ -88,16 +89,28 @@ def _overdue(e: Canonical, p: VisitOverdue) -> Row:
     return ("overdue", p.agency_id, p.slot_id, p.client_id, p.service, china_date(p.window_end))
 
 
-# event type -> (table, columns after the event key, whether occurred_at is kept, row maker)
-FactSpec = tuple[str, tuple[str, ...], bool, Callable[[Canonical, Any], Row]]
-FACTS: dict[str, FactSpec] = {
-    "agency-registered": (
+@dataclass(frozen=True)
+class Fact:
+    """Where one event type's facts go: the table, its columns after the event key, whether
+    the event's occurred_at is kept (entities: the newest registration wins), and the
+    function making a row's values in that column order."""
+
+    table: str
+    columns: tuple[str, ...]
+    row: Callable[[Canonical, Any], Row]
+    keeps_time: bool = False
+
+
+_SLOT_COLUMNS = ("kind", "client_agency", "slot_id", "client_id", "service", "slot_on")
+
+FACTS: dict[str, Fact] = {
+    "agency-registered": Fact(
         "agency_facts",
         ("subject_agency", "region_code", "role", "registered_on", "incubated_by"),
-        True,
         _agency,
+        keeps_time=True,
     ),
-    "pairing-established": (
+    "pairing-established": Fact(
         "pairing_facts",
         (
             "pairing_id",
@@ -109,77 +122,52 @@ FACTS: dict[str, FactSpec] = {
             "agencies_to_incubate",
             "projects_to_undertake",
         ),
-        True,
         _pairing,
+        keeps_time=True,
     ),
-    "worker-registered": (
+    "worker-registered": Fact(
         "worker_facts",
         ("worker_id", "worker_agency", "role", "licence", "registered_on"),
-        True,
         _worker,
+        keeps_time=True,
     ),
-    "certification-obtained": (
+    "certification-obtained": Fact(
         "certification_facts",
         ("worker_id", "licence", "obtained_on"),
-        True,
         _certification,
+        keeps_time=True,
     ),
-    "project-started": (
+    "project-started": Fact(
         "project_facts",
         ("project_id", "project_agency", "pairing_id", "starts_on"),
-        True,
         _project,
+        keeps_time=True,
     ),
-    "client-registered": (
+    "client-registered": Fact(
         "client_facts",
         ("client_id", "project_id", "in_difficulty", "registered_on"),
-        True,
         _client,
+        keeps_time=True,
     ),
-    "visit-logged": (
-        "visit_facts",
-        ("client_id", "service", "visited_on", "duration_min"),
-        False,
-        _visit,
+    "visit-logged": Fact(
+        "visit_facts", ("client_id", "service", "visited_on", "duration_min"), _visit
     ),
-    "activity-held": (
-        "activity_facts",
-        ("project_id", "kind", "held_on", "attendees"),
-        False,
-        _activity,
+    "activity-held": Fact(
+        "activity_facts", ("project_id", "kind", "held_on", "attendees"), _activity
     ),
-    "training-completed": (
-        "training_facts",
-        ("pairing_id", "kind", "held_on", "hours", "attendances"),
-        False,
-        _training,
+    "training-completed": Fact(
+        "training_facts", ("pairing_id", "kind", "held_on", "hours", "attendances"), _training
     ),
-    "staff-dispatched": (
-        "dispatch_facts",
-        ("pairing_id", "worker_id", "from_date", "to_date"),
-        False,
-        _dispatch,
+    "staff-dispatched": Fact(
+        "dispatch_facts", ("pairing_id", "worker_id", "from_date", "to_date"), _dispatch
     ),
-    "milestone-reached": (
-        "milestone_facts",
-        ("pairing_id", "milestone", "reached_on"),
-        False,
-        _milestone,
+    "milestone-reached": Fact(
+        "milestone_facts", ("pairing_id", "milestone", "reached_on"), _milestone
     ),
-    "visit-scheduled": (
-        "slot_facts",
-        ("kind", "client_agency", "slot_id", "client_id", "service", "slot_on"),
-        False,
-        _scheduled,
-    ),
-    "visit-overdue": (
-        "slot_facts",
-        ("kind", "client_agency", "slot_id", "client_id", "service", "slot_on"),
-        False,
-        _overdue,
-    ),
+    "visit-scheduled": Fact("slot_facts", _SLOT_COLUMNS, _scheduled),
+    "visit-overdue": Fact("slot_facts", _SLOT_COLUMNS, _overdue),
 }
-FACT_TABLES = tuple(sorted({spec[0] for spec in FACTS.values()}))
+FACT_TABLES = tuple(sorted({fact.table for fact in FACTS.values()}))
 CONSUMED_TYPES = (*FACTS, "event-retracted")
 
 
@@ -187,21 +175,21 @@ def fact_rows(events: list[Canonical], retracted: set[tuple[str, str]]) -> dict[
     """Rows to add per table; `retracted` names event keys already retracted."""
     out: dict[str, list[Row]] = {}
     for e in events:
-        spec = FACTS.get(e.type)
-        if spec is None:
+        fact = FACTS.get(e.type)
+        if fact is None:
             continue
-        table, _, keeps_time, make = spec
         key: Row = (e.agency_id, e.event_id, (e.agency_id, e.event_id) in retracted)
-        if keeps_time:
+        if fact.keeps_time:
             key += (e.occurred_at,)
-        out.setdefault(table, []).append(key + make(e, e.payload))
+        out.setdefault(fact.table, []).append(key + fact.row(e, e.payload))
     return out
 
 
 def columns(event_type: str) -> tuple[str, ...]:
-    _table, cols, keeps_time, _ = FACTS[event_type]
-    return ("agency_id", "event_id", "retracted", *(("occurred_at",) if keeps_time else ()), *cols)
+    fact = FACTS[event_type]
+    kept = ("occurred_at",) if fact.keeps_time else ()
+    return ("agency_id", "event_id", "retracted", *kept, *fact.columns)
 
 
 def table_columns() -> dict[str, tuple[str, ...]]:
-    return {FACTS[t][0]: columns(t) for t in FACTS}
+    return {fact.table: columns(t) for t, fact in FACTS.items()}

@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from services.reporting import kpis
 from shared.clock import SystemClock, today_in_china
 from shared.events import SERVICES
 from shared.programme import target_between
@@ -215,7 +216,7 @@ WHERE NOT retracted AND {_agency_filter("client_agency")} AND slot_on BETWEEN $2
 
 
 async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
-    """Every KPI of SPEC 3.5 for `scope`."""
+    """Every KPI of the registry (services/reporting/kpis.py, SPEC 3.5) for `scope`."""
     start, end = scope.bounds()
     agencies = await scoped_agencies(conn, scope)
     args = (agencies, start, end, scope.pairing, scope.project)
@@ -233,7 +234,7 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
     slots = (await fetch(_SLOTS))[0]
     watermark = await conn.fetchrow("SELECT recorded_at FROM watermark")
     total, licensed = workers["total"], workers["licensed"]
-    return {
+    figures: dict[str, Any] = {
         "agencies": {
             "assisting": ag["assisting"],
             "assisted": ag["assisted"],
@@ -276,6 +277,11 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
         "visits_overdue": slots["overdue"],
         "as_of": watermark["recorded_at"].isoformat() if watermark else None,
     }
+    for kpi in kpis.PLAIN:
+        assert kpi.sql is not None
+        figures[kpi.name] = int((await fetch(kpi.sql))[0][0] or 0)
+    # In the registry's order; a KPI declared without a figure fails here, not in an export.
+    return {kpi.name: figures[kpi.name] for kpi in kpis.KPIS}
 
 
 # The same from fact_totals, for a scope with no start date ("so far"); the names of the

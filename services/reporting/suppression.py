@@ -1,6 +1,7 @@
 """Small-cell suppression for reports that leave the department.
 
-Counts of people (and of visits to them) from 1 to 4 are shown as "<5". Where a hidden cell
+Counts of people (and of visits to them: the KPIs the registry marks `people`) from 1 to 4
+are shown as "<5". Where a hidden cell
 could be recovered by subtraction, a second cell is hidden too (complementary
 suppression): within a breakdown by service or kind, and across the lines of a breakdown
 by period or region, whose cells add up to the shown total. A rate built from a hidden
@@ -12,18 +13,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from services.reporting.kpis import PEOPLE_COUNTS as SCALARS
+from services.reporting.kpis import PEOPLE_MAPS as MAPS
+from services.reporting.kpis import RATES
+
 HIDDEN = "<5"
-SCALARS = (
-    "clients_registered",
-    "clients_in_difficulty",
-    "clients_served",
-    "workers_total",
-    "workers_licensed",
-    "training_attendances",
-    "visits_scheduled",
-    "visits_overdue",
-)
-MAPS = ("clients_served_by_service", "visits_by_service", "activity_attendance_by_kind")
 
 
 def _small(value: Any) -> bool:
@@ -52,9 +46,15 @@ def suppress_kpis(kpis: dict[str, Any]) -> dict[str, Any]:
         for k in hidden:
             cells[k] = HIDDEN
         _hide_smallest_other(cells, hidden)
-    if HIDDEN in (out.get("workers_total"), out.get("workers_licensed")):
-        out["licensed_rate"] = None
+    _hide_rates(out)
     return out
+
+
+def _hide_rates(kpis: dict[str, Any]) -> None:
+    """A rate built from a hidden count is hidden too."""
+    for rate in RATES:
+        if rate.rate_of and HIDDEN in (kpis.get(rate.rate_of[0]), kpis.get(rate.rate_of[1])):
+            kpis[rate.name] = None
 
 
 def _cells(kpis: dict[str, Any]) -> dict[tuple[str, str], Any]:
@@ -71,8 +71,7 @@ def _hide(kpis: dict[str, Any], cell: tuple[str, str]) -> None:
         kpis[key][sub] = HIDDEN
     else:
         kpis[key] = HIDDEN
-        if key in ("workers_total", "workers_licensed"):
-            kpis["licensed_rate"] = None
+        _hide_rates(kpis)
 
 
 def suppress_report(body: dict[str, Any]) -> dict[str, Any]:

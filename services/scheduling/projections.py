@@ -6,6 +6,9 @@ closes the slot when the slot is made (store.close_by_logged_visits)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import asyncpg
 
 from services.scheduling import store
@@ -21,15 +24,8 @@ from shared.events import (
 )
 from shared.subjects import UNASSIGNED_REGION
 
-CONSUMED_TYPES = (
-    "agency-registered",
-    "worker-registered",
-    "client-registered",
-    "visit-logged",
-    "staff-dispatched",
-    "pairing-established",
-    "event-retracted",
-)
+# A handler gets the event and its payload (typed by the handler; the registry pairs them).
+Handler = Callable[[asyncpg.Connection, Canonical, Any], Awaitable[None]]
 
 
 async def apply(conn: asyncpg.Connection, events: list[Canonical]) -> None:
@@ -40,66 +36,80 @@ async def apply(conn: asyncpg.Connection, events: list[Canonical]) -> None:
 async def _apply_one(conn: asyncpg.Connection, event: Canonical) -> None:
     if event.region_code != UNASSIGNED_REGION:
         await store.learn_region(conn, event.agency_id, event.region_code, own=False)
-    p = event.payload
-    if isinstance(p, AgencyRegistered):
-        await store.learn_region(
-            conn, p.agency_id, p.region_code, own=p.agency_id == event.agency_id
-        )
-    elif isinstance(p, WorkerRegistered):
-        await conn.execute(
-            "INSERT INTO workers (agency_id, worker_id, role, languages, event_id)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agency_id, worker_id) DO UPDATE"
-            " SET role = $3, languages = $4, event_id = $5, retracted = false",
-            p.agency_id,
-            p.worker_id,
-            p.role,
-            sorted(set(p.languages)),
-            event.event_id,
-        )
-    elif isinstance(p, ClientProfile):
-        await conn.execute(
-            "INSERT INTO clients (agency_id, client_id, ethnicity, in_difficulty, event_id)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agency_id, client_id) DO UPDATE"
-            " SET ethnicity = $3, in_difficulty = $4, event_id = $5, retracted = false",
-            event.agency_id,
-            p.client_id,
-            p.ethnicity,
-            p.in_difficulty,
-            event.event_id,
-        )
-    elif isinstance(p, VisitLogged):
-        await _visit_logged(conn, event, p)
-    elif isinstance(p, PairingEstablished):
-        await conn.execute(
-            "INSERT INTO pairings (pairing_id, assisting_agency_id, assisted_agency_id,"
-            " starts_on, ends_on, staff_days_per_year, agency_id, event_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (pairing_id) DO UPDATE"
-            " SET assisting_agency_id = $2, assisted_agency_id = $3, starts_on = $4,"
-            " ends_on = $5, staff_days_per_year = $6, agency_id = $7, event_id = $8",
-            p.pairing_id,
-            p.assisting_agency_id,
-            p.assisted_agency_id,
-            p.starts_on,
-            p.ends_on,
-            p.targets.staff_days_per_year,
-            event.agency_id,
-            event.event_id,
-        )
-    elif isinstance(p, StaffDispatched):
-        await conn.execute(
-            "INSERT INTO staff_dispatches (agency_id, event_id, dispatch_id, pairing_id,"
-            " worker_id, from_date, to_date) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-            " ON CONFLICT DO NOTHING",
-            event.agency_id,
-            event.event_id,
-            p.dispatch_id,
-            p.pairing_id,
-            p.worker_id,
-            p.from_date,
-            p.to_date,
-        )
-    elif isinstance(p, EventRetracted):
-        await _retract(conn, event.agency_id, p.target_event_id)
+    await HANDLERS[event.type](conn, event, event.payload)
+
+
+async def _agency_registered(
+    conn: asyncpg.Connection, event: Canonical, p: AgencyRegistered
+) -> None:
+    await store.learn_region(conn, p.agency_id, p.region_code, own=p.agency_id == event.agency_id)
+
+
+async def _worker_registered(
+    conn: asyncpg.Connection, event: Canonical, p: WorkerRegistered
+) -> None:
+    await conn.execute(
+        "INSERT INTO workers (agency_id, worker_id, role, languages, event_id)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agency_id, worker_id) DO UPDATE"
+        " SET role = $3, languages = $4, event_id = $5, retracted = false",
+        p.agency_id,
+        p.worker_id,
+        p.role,
+        sorted(set(p.languages)),
+        event.event_id,
+    )
+
+
+async def _client_registered(conn: asyncpg.Connection, event: Canonical, p: ClientProfile) -> None:
+    await conn.execute(
+        "INSERT INTO clients (agency_id, client_id, ethnicity, in_difficulty, event_id)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agency_id, client_id) DO UPDATE"
+        " SET ethnicity = $3, in_difficulty = $4, event_id = $5, retracted = false",
+        event.agency_id,
+        p.client_id,
+        p.ethnicity,
+        p.in_difficulty,
+        event.event_id,
+    )
+
+
+async def _pairing_established(
+    conn: asyncpg.Connection, event: Canonical, p: PairingEstablished
+) -> None:
+    await conn.execute(
+        "INSERT INTO pairings (pairing_id, assisting_agency_id, assisted_agency_id,"
+        " starts_on, ends_on, staff_days_per_year, agency_id, event_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (pairing_id) DO UPDATE"
+        " SET assisting_agency_id = $2, assisted_agency_id = $3, starts_on = $4,"
+        " ends_on = $5, staff_days_per_year = $6, agency_id = $7, event_id = $8",
+        p.pairing_id,
+        p.assisting_agency_id,
+        p.assisted_agency_id,
+        p.starts_on,
+        p.ends_on,
+        p.targets.staff_days_per_year,
+        event.agency_id,
+        event.event_id,
+    )
+
+
+async def _staff_dispatched(conn: asyncpg.Connection, event: Canonical, p: StaffDispatched) -> None:
+    await conn.execute(
+        "INSERT INTO staff_dispatches (agency_id, event_id, dispatch_id, pairing_id,"
+        " worker_id, from_date, to_date) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " ON CONFLICT DO NOTHING",
+        event.agency_id,
+        event.event_id,
+        p.dispatch_id,
+        p.pairing_id,
+        p.worker_id,
+        p.from_date,
+        p.to_date,
+    )
+
+
+async def _event_retracted(conn: asyncpg.Connection, event: Canonical, p: EventRetracted) -> None:
+    await _retract(conn, event.agency_id, p.target_event_id)
 
 
 async def _visit_logged(conn: asyncpg.Connection, event: Canonical, p: VisitLogged) -> None:
@@ -147,3 +157,18 @@ async def _retract(conn: asyncpg.Connection, agency_id: str, target: str) -> Non
     if visit is not None:
         await store.reopen_slots_of_visit(conn, agency_id, target)
         await store.close_by_logged_visits(conn, agency_id, visit["client_id"], visit["service"])
+
+
+# Every event type scheduling consumes, and the one function that applies it. The durable
+# consumer's subscription is derived from this registry (CONSUMED_TYPES), so a handler
+# cannot be added without its events being delivered.
+HANDLERS: dict[str, Handler] = {
+    "agency-registered": _agency_registered,
+    "worker-registered": _worker_registered,
+    "client-registered": _client_registered,
+    "visit-logged": _visit_logged,
+    "staff-dispatched": _staff_dispatched,
+    "pairing-established": _pairing_established,
+    "event-retracted": _event_retracted,
+}
+CONSUMED_TYPES = tuple(HANDLERS)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from services.reporting.export import ZH
+from services.reporting import kpis
 from shared.events import ACTIVITY_KINDS, SERVICES, TRAINING_KINDS
 
 PERIOD_KINDS = ("all", "year", "q1", "q2", "q3", "q4", "custom")
@@ -17,7 +17,7 @@ MAX_TREND_MONTHS = 120  # what a summary breakdown allows
 
 def label(key: str) -> str:
     """The zh-CN label of a KPI (or KPI.key) as the exports name it."""
-    return ZH.get(key, key)
+    return kpis.label(key)
 
 
 def _sub_label(kpi: str, key: str) -> str:
