@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from shared.events import ACTIVITY_KINDS, SERVICES, TRAINING_KINDS
+from shared.labels import VALUE_ZH
 
 Shape = Literal["count", "map", "rate", "number", "list", "stamp"]
 
@@ -36,13 +37,10 @@ class Kpi:
         return self.cells[key] if key else self.label
 
 
-def _cells(label: str, values: tuple[str, ...], zh: tuple[str, ...]) -> dict[str, str]:
-    return {v: f"{label}:{z}" for v, z in zip(values, zh, strict=True)}
+def _cells(label: str, values: tuple[str, ...], enumeration: str) -> dict[str, str]:
+    """A map KPI's cells: one per contract value, headed `label:value's zh-CN label`."""
+    return {v: f"{label}:{VALUE_ZH[enumeration][v]}" for v in values}
 
-
-_SERVICES_ZH = ("上门用药", "心理慰藉", "代购代送", "危机支持", "居家照护", "健康检查", "其他")
-_ACTIVITIES_ZH = ("健康讲座", "小组活动", "社区活动")
-_TRAININGS_ZH = ("主题培训", "集中督导", "经验分享", "实务示范", "线上指导", "实地走访", "考证辅导")
 
 KPIS: tuple[Kpi, ...] = (
     Kpi(
@@ -78,7 +76,7 @@ KPIS: tuple[Kpi, ...] = (
         "distinct clients visited, per service",
         shape="map",
         people=True,
-        cells=_cells("服务对象数", SERVICES, _SERVICES_ZH),
+        cells=_cells("服务对象数", SERVICES, "service"),
     ),
     Kpi(
         "visits_by_service",
@@ -86,7 +84,7 @@ KPIS: tuple[Kpi, ...] = (
         "visits logged in the period, per service",
         shape="map",
         people=True,
-        cells=_cells("上门次数", SERVICES, _SERVICES_ZH),
+        cells=_cells("上门次数", SERVICES, "service"),
     ),
     Kpi("visit_minutes", "上门服务分钟数", "minutes of those visits", shape="number"),
     Kpi(
@@ -94,7 +92,7 @@ KPIS: tuple[Kpi, ...] = (
         "活动场次",
         "activities held in the period, per kind",
         shape="map",
-        cells=_cells("活动场次", ACTIVITY_KINDS, _ACTIVITIES_ZH),
+        cells=_cells("活动场次", ACTIVITY_KINDS, "activity_kind"),
     ),
     Kpi(
         "activity_attendance_by_kind",
@@ -102,14 +100,14 @@ KPIS: tuple[Kpi, ...] = (
         "attendees of those activities, per kind",
         shape="map",
         people=True,
-        cells=_cells("活动人次", ACTIVITY_KINDS, _ACTIVITIES_ZH),
+        cells=_cells("活动人次", ACTIVITY_KINDS, "activity_kind"),
     ),
     Kpi(
         "trainings_by_kind",
         "培训次数",
         "trainings held in the period, per kind",
         shape="map",
-        cells=_cells("培训次数", TRAINING_KINDS, _TRAININGS_ZH),
+        cells=_cells("培训次数", TRAINING_KINDS, "training_kind"),
     ),
     Kpi(
         "training_attendances", "培训人次", "distinct workers at each training, summed", people=True
