@@ -98,6 +98,9 @@ class Summary(Kpis):
     breakdown: list[BreakdownLine] | None = Field(
         default=None, description="Present with ?breakdown=month|quarter|year|region."
     )
+    suppression: str | None = Field(
+        default=None, description="Present with ?suppress=true: how small counts were hidden."
+    )
 
 
 class ProgrammeYear(Answer):
