@@ -206,6 +206,8 @@ def _document_answers(app: FastAPI) -> None:
             for operation in operations.values():
                 responses = operation.get("responses", {})
                 for status, response in responses.items():
+                    if status.startswith("2"):
+                        _type_files(response)
                     if status[0] not in "45":
                         continue
                     content = response.setdefault("content", {}).setdefault("application/json", {})
@@ -217,6 +219,14 @@ def _document_answers(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _type_files(response: dict[str, Any]) -> None:
+    """A file answer (CSV, XLSX) declared without a schema is a string (text) or bytes."""
+    for media_type, content in response.get("content", {}).items():
+        if "json" not in media_type and not content.get("schema"):
+            binary = not media_type.startswith("text/")
+            content["schema"] = {"type": "string", **({"format": "binary"} if binary else {})}
 
 
 def _answer_schemas() -> dict[str, Any]:

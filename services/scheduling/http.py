@@ -15,7 +15,7 @@ from services.scheduling.requests import CarePlanIn
 from services.scheduling.schemas import CarePlan, DispatchPace, Visits, WorkerSchedule
 from shared.errors import Invalid, Malformed
 from shared.http import bearer_principal, json_response
-from shared.openapi import AUTHENTICATED, error_responses
+from shared.openapi import AUTHENTICATED, error_responses, inline_schema
 from shared.tokens import Principal
 from shared.validation import decode_json, field_errors
 
@@ -41,7 +41,7 @@ def _service(request: Request) -> tuple[Scheduling, Principal]:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": CarePlanIn.model_json_schema()}},
+            "content": {"application/json": {"schema": inline_schema(CarePlanIn)}},
         }
     },
 )

@@ -31,7 +31,12 @@ def generate(url: str, package: str, into: Path) -> ModuleType:
     document = into / f"{package}.json"
     document.write_bytes(httpx.get(f"{url}/openapi.json", timeout=10).content)
     config = into / f"{package}.yaml"
-    config.write_text(f"package_name_override: {package}\npost_hooks: []\n")
+    # Spreadsheets are bytes to the client (the generator knows no XLSX media type).
+    config.write_text(
+        f"package_name_override: {package}\npost_hooks: []\ncontent_type_overrides:\n"
+        "  application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: "
+        "application/octet-stream\n"
+    )
     run = subprocess.run(
         [
             *(_generator(), "generate", "--path", str(document), "--config", str(config)),
@@ -71,13 +76,15 @@ def _envelope(package: ModuleType, event: dict[str, Any]) -> Any:
 async def test_a_generated_client_posts_events_and_reads_the_typed_summary(
     stack: Stack, token: Callable[..., str], tmp_path: Path
 ) -> None:
-    stack.up("intake", "reporting")
+    stack.up()
     intake = generate(stack.services["intake"].url, "qianshou_intake", tmp_path)
     reporting = generate(stack.services["reporting"].url, "qianshou_reporting", tmp_path)
-    print("intake client:", ", ".join(methods(intake)))
-    print("reporting client:", ", ".join(methods(reporting)))
+    scheduling = generate(stack.services["scheduling"].url, "qianshou_scheduling", tmp_path)
+    for client in (intake, reporting, scheduling):
+        print(f"{client.__name__} methods:", ", ".join(methods(client)))
     assert {"post_events", "get_event"} <= set(methods(intake))
     assert {"get_summary", "get_pairing_report"} <= set(methods(reporting))
+    assert {"post_care_plan", "get_visits", "get_worker_schedule"} <= set(methods(scheduling))
 
     # The programme up to its workers: agencies, the pairing, incubated agencies, workers.
     programme = reference_programme()
