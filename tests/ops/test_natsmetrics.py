@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import nats
 from nats.aio.client import Client
 from nats.js.api import StreamConfig
 from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.natsmetrics import CONSUMER_LABELS, STREAM_LABELS, serve
-from deploy.natsserver import LocalNats, free_port
+from deploy.natsserver import LocalNats, NatsCluster, free_port
 from tests.support.polling import eventually
 
 
@@ -86,3 +87,68 @@ def test_an_unreachable_server_is_left_out():
         server.shutdown()
     assert families["nats_consumer_num_pending"] == []
     assert "nats_varz_slow_consumers" not in families
+
+
+async def test_a_cluster_reports_one_leader_each_and_no_meta_leader_without_quorum(
+    nats_cluster: NatsCluster,
+):
+    """What the rules filter on (`is_consumer_leader`, `is_meta_leader`) on a real three-node
+    cluster: every node reports its copy, one of them as the leader; with two nodes gone the
+    last one reports no meta leader, the condition NatsNoMetaLeader fires on."""
+    assert nats_cluster.users is not None
+    client = await nats.connect(
+        servers=nats_cluster.url.split(","),
+        user="admin",
+        password=nats_cluster.users.services["admin"],
+    )
+    try:
+        js = client.jetstream()
+        await js.add_stream(StreamConfig(name="OPSR3", subjects=["opsr3.>"], num_replicas=3))
+        # The new stream may still be electing its leader: retry (deduplicated by its id).
+        await eventually(
+            lambda: js.publish("opsr3.a", b"x", headers={"Nats-Msg-Id": "ops-r3-1"}),
+            timeout_s=45,
+            what="a publish to the new R3 stream",
+        )
+        await eventually(
+            lambda: js.pull_subscribe("opsr3.>", durable="ops-r3", stream="OPSR3"),
+            timeout_s=45,
+            what="the consumer on the new R3 stream",
+        )
+    finally:
+        await client.close()
+    port = free_port()
+    server = serve([f"http://127.0.0.1:{n.monitor_port}" for n in nats_cluster.nodes], port)
+    try:
+
+        def leaders() -> tuple[list[Any], list[Any]] | None:
+            families = scrape(port)
+            metas = families["nats_server_total_streams"]
+            copies = [
+                s
+                for s in families["nats_consumer_num_pending"]
+                if s.labels["consumer_name"] == "ops-r3"
+            ]
+            return (metas, copies) if len(metas) == 3 and len(copies) == 3 else None
+
+        metas, copies = await eventually(leaders, timeout_s=20, what="three copies of each")
+        assert [s.labels["is_meta_leader"] for s in metas].count("true") == 1
+        assert {s.labels["cluster"] for s in metas} == {"qianshou"}
+        assert [s.labels["is_consumer_leader"] for s in copies].count("true") == 1
+        # Followers' copies may lag or read 0: why the rules keep the leader's.
+        (leader,) = [s for s in copies if s.labels["is_consumer_leader"] == "true"]
+        assert leader.value == 1
+
+        survivor = nats_cluster.nodes[0]
+        for node in nats_cluster.nodes[1:]:
+            node.kill()
+
+        def no_meta_leader() -> bool:
+            metas = scrape(port)["nats_server_total_streams"]
+            return [s.labels["server_name"] for s in metas] == [survivor.server_name] and all(
+                s.labels["is_meta_leader"] == "false" for s in metas
+            )
+
+        await eventually(no_meta_leader, timeout_s=30, what="the survivor without a meta leader")
+    finally:
+        server.shutdown()
