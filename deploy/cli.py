@@ -193,8 +193,9 @@ def cmd_agency(args: argparse.Namespace) -> int:
     """Credentials for a new agency: an HTTP token and a NATS user limited to its subjects."""
     import re
 
-    from deploy.natsauth import add_agency_locally, agency_user, inbox_prefix
+    from deploy.natsauth import add_agency_locally, agency_user
     from shared.events import AGENCY_ID_PATTERN
+    from shared.subjects import inbox_prefix
 
     if not re.fullmatch(AGENCY_ID_PATTERN, args.agency_id):
         print(

@@ -76,7 +76,8 @@ def _definitions() -> dict[str, Any]:
             schema = source.model_json_schema(ref_template=REF)
             out[source.__name__] = {k: v for k, v in schema.items() if k != "$defs"}
         out.update(schema.get("$defs", {}))
-    return asyncapi_schema(out)
+    converted: dict[str, Any] = asyncapi_schema(out)
+    return converted
 
 
 def incoming_model(type_name: str) -> str:

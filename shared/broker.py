@@ -48,7 +48,8 @@ def make_broker(settings: ServiceSettings) -> NatsBroker:
 
 def jetstream(broker: NatsBroker) -> JetStreamContext:
     """The broker's nats-py JetStream context (FastStream has no public accessor)."""
-    return broker.config.connection_state.stream
+    js: JetStreamContext = broker.config.connection_state.stream
+    return js
 
 
 def connected(broker: NatsBroker) -> bool:

@@ -222,7 +222,8 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
     args = (agencies, start, end, scope.pairing, scope.project)
 
     async def fetch(query: str) -> list[asyncpg.Record]:
-        return await conn.fetch(_PARAMS + query + " ", *args)
+        rows: list[asyncpg.Record] = await conn.fetch(_PARAMS + query + " ", *args)
+        return rows
 
     ag = (await fetch(_AGENCIES))[0]
     workers = (await fetch(_WORKERS))[0]
