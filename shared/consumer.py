@@ -99,12 +99,14 @@ class EventConsumer:
     max_deliver: int = 5
     retry_delay_s: float = 2.0  # a nak'ed (failed) event comes back after this, times attempts
     max_ack_pending: int = 10_000
+    # Filter subjects other than "these types from every region" (a reporting shard's).
+    filters: tuple[str, ...] = ()
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
             name=self.durable,
             durable_name=self.durable,
-            filter_subjects=[events_of_type(t) for t in self.event_types],
+            filter_subjects=list(self.filters) or [events_of_type(t) for t in self.event_types],
             deliver_policy=DeliverPolicy.ALL,
             ack_policy=ServerAckPolicy.EXPLICIT,
             ack_wait=self.backoff_s[0],

@@ -91,6 +91,12 @@ class RateLimited(Refusal):
     code = "rate_limited"
 
 
+class Misdirected(Refusal):
+    """Asked of the wrong instance (a reporting shard outside its regions): ask another."""
+
+    code = "wrong_shard"
+
+
 class Unavailable(Refusal):
     """Not now, nothing stored: retry later."""
 

@@ -31,6 +31,7 @@ from shared.errors import (
     Gone,
     Invalid,
     Malformed,
+    Misdirected,
     NotFound,
     RateLimited,
     Refusal,
@@ -73,6 +74,7 @@ STATUS: dict[type[Refusal], int] = {
     Gone: 410,
     TooLarge: 413,
     Invalid: 422,
+    Misdirected: 421,
     RateLimited: 429,
     Unavailable: 503,
 }

@@ -61,6 +61,11 @@ class Runtime(Generic[T]):
         """Run `work` until the service stops."""
         self.tasks.append(asyncio.create_task(work, name=name))
 
+    def bind_consumer(self, consumer: RunningConsumer) -> None:
+        """A consumer the service started itself (a reporting shard's): readiness
+        follows it."""
+        self.consumer = consumer
+
     def on_stop(self, stop: Callable[[], Awaitable[None]]) -> None:
         """Call `stop` first when the service stops (before the consumer and NATS)."""
         self.stoppers.append(stop)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -148,6 +148,14 @@ class SchedulingSettings:
 
 
 @dataclass(frozen=True)
+class ReportingSettings:
+    """Region shards of reporting (services/reporting/shard.py)."""
+
+    regions: tuple[str, ...] = ()  # the prefixes this instance serves; none: every region
+    shards: Mapping[str, str] = field(default_factory=dict)  # region prefix -> instance URL
+
+
+@dataclass(frozen=True)
 class TestingSettings:
     """Switches only the tests set; production leaves them empty."""
 
@@ -169,6 +177,7 @@ class Settings:
     imports: ImportSettings
     scheduling: SchedulingSettings
     testing: TestingSettings
+    reporting: ReportingSettings = ReportingSettings()
 
     @classmethod
     def from_env(cls, service: str, environ: Mapping[str, str] | None = None) -> Settings:
@@ -201,6 +210,7 @@ class Settings:
                 sweep_interval_s=env.number("SCHEDULING_SWEEP_INTERVAL_S", 30.0),
             ),
             testing=for_tests(env),
+            reporting=ReportingSettings(reporting_regions(env), reporting_shards(env)),
         )
 
     # Shorthands for the fields most code needs.
@@ -234,6 +244,34 @@ class Settings:
 
 
 ServiceSettings = Settings  # the name older call sites use
+
+
+def reporting_regions(env: Env | None = None) -> tuple[str, ...]:
+    """REPORTING_REGIONS: the GB/T 2260 prefixes one reporting instance serves (a shard),
+    comma-separated (`22,11`); unset, it serves every region."""
+    text = (env or Env()).text("REPORTING_REGIONS")
+    regions = tuple(sorted({r.strip() for r in text.split(",")} - {""}))
+    for region in regions:
+        if not region.isdigit() or len(region) not in (2, 4, 6):
+            raise ValueError(f"REPORTING_REGIONS: {region!r} is not a region prefix like 22")
+    return regions
+
+
+def reporting_shards(env: Env | None = None) -> dict[str, str]:
+    """REPORTING_SHARDS: which reporting instance serves which regions, for answers that
+    point a caller elsewhere and for `qianshou reporting national`:
+    `22,11=http://10.0.0.5:8083;44=http://10.0.0.6:8083` (region prefix -> base URL)."""
+    out: dict[str, str] = {}
+    for entry in (env or Env()).text("REPORTING_SHARDS").split(";"):
+        if not entry.strip():
+            continue
+        regions, _, url = entry.partition("=")
+        if not url.strip():
+            raise ValueError(f"REPORTING_SHARDS: {entry!r} is not REGIONS=URL")
+        for region in regions.split(","):
+            if region.strip():
+                out[region.strip()] = url.strip().rstrip("/")
+    return out
 
 
 def import_limits(env: Env | None = None) -> ImportSettings:

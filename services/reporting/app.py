@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -12,6 +13,8 @@ from services.reporting.consumer import CONSUMER
 from services.reporting.facts import CONSUMED_TYPES
 from services.reporting.handlers import Reports
 from services.reporting.http import router
+from services.reporting.shard import Shard
+from services.reporting.sharding import ShardConsumer
 from shared import asyncapi, consumer
 from shared.broker import declare_stream, replicas, reports_stream
 from shared.examples import one_of_each
@@ -40,8 +43,23 @@ async def start(runtime: Runtime[Reports], app: FastAPI) -> Reports:
     assert runtime.pool is not None
     js = runtime.js
     await declare_stream(js, reports_stream(replicas(js)))
-    reports = Reports(pool=runtime.pool, js=js, clock=runtime.clock)
+    shard = Shard(runtime.settings.reporting.regions, runtime.settings.reporting.shards)
+    reports = Reports(pool=runtime.pool, js=js, clock=runtime.clock, shard=shard)
     app.state.reports = reports
+    return reports
+
+
+async def start_shard(runtime: Runtime[Reports], app: FastAPI) -> Reports:
+    """A region shard (REPORTING_REGIONS) runs its own durable consumer, whose filters
+    follow its regions' subjects (services/reporting/sharding.py), instead of the
+    blueprint's."""
+    reports = await start(runtime, app)
+    assert runtime.pool is not None
+    sharded = ShardConsumer(reports.shard, on_running=runtime.bind_consumer)
+    sharded.start(runtime.broker, runtime.pool)
+    runtime.consumes = True  # ready once its durable is bound
+    runtime.on_stop(sharded.stop)
+    runtime.background("lag", sharded.watch_lag(runtime.broker))
     return reports
 
 
@@ -60,7 +78,11 @@ BLUEPRINT: Blueprint[Reports] = Blueprint(
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    app = build_app(BLUEPRINT, settings)
+    settings = settings or Settings.from_env("reporting")
+    blueprint = BLUEPRINT
+    if settings.reporting.regions:
+        blueprint = replace(BLUEPRINT, consumer=None, start=start_shard)
+    app = build_app(blueprint, settings)
     app.include_router(router)
     dashboard.mount(app)
     return app

@@ -9,9 +9,12 @@ import nats
 import orjson
 
 from services.reporting.app import MIGRATIONS, SHARED_TABLES
+from services.reporting.national import national
 from services.reporting.rebuild import RebuildFailed, rebuild
+from services.reporting.shard import Shard
 from shared.db import open_pool
-from shared.settings import ServiceSettings, nats_servers
+from shared.settings import ServiceSettings, nats_servers, reporting_shards, token_secrets
+from shared.tokens import Principal, issue
 
 
 async def _rebuild() -> dict[str, object]:
@@ -23,10 +26,28 @@ async def _rebuild() -> dict[str, object]:
         password=settings.nats_password,
     )
     try:
-        return await rebuild(pool, nc)
+        shard = Shard(settings.reporting.regions, settings.reporting.shards)
+        return await rebuild(pool, nc, shard=shard)
     finally:
         await nc.close()
         await pool.close()
+
+
+def _national(args: argparse.Namespace) -> dict[str, object]:
+    """The sum of every shard's summaries for the regions it serves."""
+    directory: dict[str, str] = {}
+    for entry in args.shard or []:
+        regions, _, url = entry.partition("=")
+        directory.update({r.strip(): url.strip().rstrip("/") for r in regions.split(",")})
+    directory = directory or reporting_shards()
+    if not directory:
+        raise SystemExit("qianshou reporting national: give --shard 22,11=URL or REPORTING_SHARDS")
+    shards: dict[str, list[str]] = {}
+    for region, url in sorted(directory.items()):
+        shards.setdefault(url, []).append(region)
+    token = args.token or issue(token_secrets()[0], Principal(role="admin"), ttl_s=600)
+    params = {k: v for k, v in (("from", args.start), ("to", args.end)) if v}
+    return national(shards, token, params)
 
 
 def main(argv: list[str]) -> int:
@@ -36,7 +57,21 @@ def main(argv: list[str]) -> int:
         "rebuild",
         help="replay EVENTS into new projections beside the live ones, then swap them in",
     )
-    parser.parse_args(argv)
+    nat = sub.add_parser(
+        "national", help="add up every region shard's summaries (REPORTING_SHARDS or --shard)"
+    )
+    nat.add_argument(
+        "--shard",
+        action="append",
+        help="REGIONS=URL of one shard, e.g. 22,11=http://127.0.0.1:8083 (repeat per shard)",
+    )
+    nat.add_argument("--token", help="a bearer token (default: admin, from the local secret)")
+    nat.add_argument("--from", dest="start", help="first day (YYYY-MM-DD)")
+    nat.add_argument("--to", dest="end", help="last day (YYYY-MM-DD)")
+    args = parser.parse_args(argv)
+    if args.command == "national":
+        print(orjson.dumps(_national(args), option=orjson.OPT_INDENT_2).decode())
+        return 0
     try:
         print(orjson.dumps(asyncio.run(_rebuild())).decode())
     except RebuildFailed as exc:

@@ -15,6 +15,7 @@ from nats.js import JetStreamContext
 from services.reporting import access
 from services.reporting.pairing_report import pairing_report
 from services.reporting.periods import buckets, child_length, period_range
+from services.reporting.shard import Shard
 from services.reporting.summary import Scope, pairing_members, summary
 from shared import publishing
 from shared.clock import Clock, SystemClock, today_in_china
@@ -33,6 +34,7 @@ class Reports:
     pool: asyncpg.Pool
     js: JetStreamContext | None = None
     clock: Clock = field(default_factory=SystemClock)
+    shard: Shard = field(default_factory=Shard)  # the regions this instance answers for
 
     def today(self) -> date:
         return today_in_china(self.clock)
@@ -57,7 +59,7 @@ class Reports:
                 if project
                 else None
             )
-            named = {a for a in (agency, owner, *(members or ())) if a}
+            named = {a for a in (agency, owner, *(members or ()), principal.agency_id) if a}
             regions = {
                 r["agency_id"]: r["region_code"]
                 for r in await conn.fetch(
@@ -66,7 +68,10 @@ class Reports:
                     sorted(named),
                 )
             }
-        return access.authorize(principal, wanted, members, owner, regions)
+        allowed = access.authorize(principal, wanted, members, owner, regions)
+        asked = {a for a in (allowed.agency, owner, *(members or ())) if a}
+        self.shard.check(allowed.region, {a: regions.get(a) for a in asked})
+        return allowed
 
     async def summary(self, scope: Scope, breakdown: str | None = None) -> dict[str, Any]:
         async with (
@@ -148,6 +153,7 @@ class Reports:
                     sorted(members),
                 )
             }
+            self.shard.check(None, {a: regions.get(a) for a in members})
             if not any(principal.may_act_for(a, regions.get(a)) for a in members):
                 raise Forbidden(f"pairing {pairing_id!r} is not yours")
             body = await pairing_report(conn, pairing_id, self.today())
@@ -159,6 +165,7 @@ class Reports:
         """Compute the period's report and put it on REPORTS, waiting for the PubAck."""
         first, last = period_range(period)
         scope = access.authorize(principal, Scope(region=region, start=first, end=last), None, None)
+        self.shard.check(region, {})
         body = await self.summary(scope)
         now = self.clock.now()
         digest = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]

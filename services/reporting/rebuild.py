@@ -29,12 +29,14 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from services.reporting import projections
 from services.reporting.consumer import CONSUMER
+from services.reporting.shard import Shard
+from services.reporting.sharding import consumer_for, tokens_on_stream
 from shared import deadletters, faults
-from shared.broker import dead_letter_stream, declare_stream
-from shared.consumer import Poison, claim, decode
+from shared.broker import dead_letter_stream, declare_stream, replicas
+from shared.consumer import EventConsumer, Poison, claim, decode
 from shared.db import unavailable
 from shared.events import Canonical
-from shared.subjects import EVENTS_STREAM, dead_letter, events_of_type
+from shared.subjects import EVENTS_STREAM, dead_letter
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +50,25 @@ class RebuildFailed(Exception):
 
 
 async def rebuild(
-    pool: asyncpg.Pool, nc: Client, batch: int = 2000, deadline_s: float = 3600.0
+    pool: asyncpg.Pool,
+    nc: Client,
+    batch: int = 2000,
+    deadline_s: float = 3600.0,
+    shard: Shard | None = None,
 ) -> dict[str, Any]:
+    """A region shard (REPORTING_REGIONS) replays what its own durable takes, its
+    regions as found on EVENTS now."""
     started = time.perf_counter()
     js = nc.jetstream()
+    consumer = CONSUMER
+    if shard is not None and shard.sharded:
+        consumer = consumer_for(shard, await tokens_on_stream(js, shard))
     tables = projections.PROJECTION_TABLES
     async with pool.acquire() as conn:
         try:
             await _prepare(conn, tables)
             await conn.execute(f"SET search_path TO {WORK_SCHEMA}, public")
-            replay = Replay(conn, js, batch, started + deadline_s)
+            replay = Replay(conn, js, batch, started + deadline_s, consumer)
             last = (await js.stream_info(EVENTS_STREAM)).state.last_seq
             await replay.run(1, last)
             faults.point("reporting.rebuild.built")  # as if killed before the swap
@@ -122,9 +133,15 @@ class Replay:
     """Applies EVENTS from one sequence to another into the work schema."""
 
     def __init__(
-        self, conn: asyncpg.Connection, js: JetStreamContext, batch: int, deadline: float
+        self,
+        conn: asyncpg.Connection,
+        js: JetStreamContext,
+        batch: int,
+        deadline: float,
+        consumer: EventConsumer = CONSUMER,
     ) -> None:
         self.conn, self.js, self.batch, self.deadline = conn, js, batch, deadline
+        self.consumer = consumer
         self.replayed = self.parked = self.undecodable = 0
 
     async def run(self, first: int, last: int) -> None:
@@ -135,7 +152,7 @@ class Replay:
             "",
             stream=EVENTS_STREAM,
             config=ConsumerConfig(
-                filter_subjects=[events_of_type(t) for t in CONSUMER.event_types],
+                filter_subjects=self.consumer.config().filter_subjects,
                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
                 opt_start_seq=first,
                 ack_policy=AckPolicy.NONE,
@@ -187,16 +204,19 @@ class Replay:
 
     async def _apply_events(self, events: list[Canonical]) -> None:
         async with self.conn.transaction():  # a savepoint inside the swap's transaction
-            await projections.apply(self.conn, await claim(self.conn, CONSUMER.durable, events))
+            await projections.apply(
+                self.conn, await claim(self.conn, self.consumer.durable, events)
+            )
 
     async def _park(self, m: Msg, reason: str) -> None:
         """As the consumer parks an event: same headers, same message id (so an event the
         live consumer parked a moment ago is not parked twice)."""
         if not self.parked:
-            await declare_stream(self.js, dead_letter_stream())  # made by the consumer, if it ran
+            # made by the consumer, if it ran
+            await declare_stream(self.js, dead_letter_stream(replicas(self.js)))
         seq = m.metadata.sequence.stream
         headers = deadletters.headers(reason, CONSUMER.service, REBUILD_CONSUMER, seq, m.subject)
-        headers["Nats-Msg-Id"] = f"{CONSUMER.durable}:{seq}"
+        headers["Nats-Msg-Id"] = f"{self.consumer.durable}:{seq}"
         event_type = m.subject.rsplit(".", 1)[-1]
         await self.js.publish(
             dead_letter(CONSUMER.service, event_type), m.data, headers=headers, timeout=5

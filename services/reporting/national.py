@@ -1,0 +1,81 @@
+"""The national figure from region shards: the sum of the shards' summaries, each asked
+for the regions it serves (`qianshou reporting national`).
+
+Shards serve disjoint regions and an agency is in one region, so counts and distinct
+clients add up; the licensed rate is recomputed from the sums; `as_of` is the oldest of
+the shards' (the national figure is only as fresh as its slowest shard). Figures that
+belong to a pairing (pairings_active, staff_days_target, milestones) count once for each
+side's region, exactly as adding one instance's region summaries would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import httpx
+
+DROPPED = ("scope", "breakdown")
+
+
+def add_up(summaries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """One summary that is the sum of several (SPEC 3.5's fields)."""
+    total: dict[str, Any] = {}
+    as_of: list[str] = []
+    for one in summaries:
+        for key, value in one.items():
+            if key in DROPPED:
+                continue
+            if key == "as_of":
+                if value:
+                    as_of.append(str(value))
+                continue
+            total[key] = _add(total.get(key), value)
+    if "milestones" in total:
+        total["milestones"] = sorted(
+            total["milestones"], key=lambda m: (m["pairing_id"], m["milestone"], m["reached_on"])
+        )
+    if "workers_total" in total:
+        workers, licensed = total["workers_total"], total.get("workers_licensed", 0)
+        total["licensed_rate"] = round(licensed / workers, 4) if workers else None
+    total["as_of"] = min(as_of) if as_of else None
+    return total
+
+
+def _add(a: Any, b: Any) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {k: _add(a.get(k), b.get(k)) for k in sorted(a.keys() | b.keys())}
+    if isinstance(a, list) and isinstance(b, list):
+        return a + b
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a or b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a + b
+    raise ValueError(f"cannot add {a!r} and {b!r}")
+
+
+def national(
+    shards: Mapping[str, list[str]], token: str, params: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Ask every shard (base URL -> the region prefixes it serves) for each of its regions,
+    and add the answers up."""
+    parts: list[dict[str, Any]] = []
+    asked: list[dict[str, Any]] = []
+    with httpx.Client(timeout=120, headers={"Authorization": f"Bearer {token}"}) as http:
+        for url, regions in sorted(shards.items()):
+            for region in regions:
+                resp = http.get(
+                    f"{url}/v1/reports/summary", params={**(params or {}), "region": region}
+                )
+                if resp.status_code != 200:
+                    raise RuntimeError(
+                        f"{url} region {region}: HTTP {resp.status_code} {resp.text}"
+                    )
+                body = resp.json()
+                parts.append(body)
+                asked.append({"url": url, "region": region, "as_of": body.get("as_of")})
+    return {"shards": asked, "summary": add_up(parts)}
