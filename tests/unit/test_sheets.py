@@ -190,3 +190,18 @@ def test_missing_and_bad_cells_name_their_columns() -> None:
         ("服务对象编号", "missing_field"),
         ("服务类型", "unknown_value"),
     ]
+
+
+def test_every_template_reads_back_and_its_example_is_a_valid_event() -> None:
+    from shared.validation import validate_incoming
+
+    for sheet in SHEET_TYPES.values():
+        content = template_workbook(sheet)
+        rows = reader.raw_rows(content)
+        assert reader.table(sheet, rows, example_row(sheet)).rows == [], sheet.name
+        # The example, once edited by a clerk, is data, and valid data at that.
+        table = reader.table(sheet, rows[:2] + [rows[2]], {})
+        converted = Converter(sheet, table, "lanxing", b"key").convert(*table.rows[0])
+        assert converted.errors == [], (sheet.name, converted.errors)
+        event, errors = validate_incoming(converted.event)
+        assert event is not None, (sheet.name, errors)

@@ -73,6 +73,12 @@ _TYPES: dict[str, tuple[str, str, tuple[str, ...], str | None]] = {
     "trainings": ("training-completed", "培训记录", ("pairing_id", "training_id"), "held_on"),
     "dispatches": ("staff-dispatched", "人员派驻", ("pairing_id", "dispatch_id"), "from_date"),
     "milestones": ("milestone-reached", "里程碑", ("pairing_id", "milestone"), "reached_on"),
+    "revocations": (
+        "certification-revoked",
+        "职业资格撤销",
+        ("worker_id", "licence"),
+        "revoked_on",
+    ),
 }
 # Payload fields that name the sending agency itself.
 _OWN_AGENCY = {
@@ -162,7 +168,10 @@ def _sheet_type(name: str) -> SheetType:
     return SheetType(name, event_type, title, tuple(columns), key, date_field)
 
 
-SHEET_TYPES: dict[str, SheetType] = {name: _sheet_type(name) for name in _TYPES}
+# Only the types the contract has (certification-revoked arrives with SPEC 3.6's work).
+SHEET_TYPES: dict[str, SheetType] = {
+    name: _sheet_type(name) for name, spec in _TYPES.items() if spec[0] in AGENCY_PAYLOADS
+}
 
 
 def sheet_type(name: str) -> SheetType | None:
