@@ -200,7 +200,7 @@ def test_every_template_reads_back_and_its_example_is_a_valid_event() -> None:
         rows = reader.raw_rows(content)
         assert reader.table(sheet, rows, example_row(sheet)).rows == [], sheet.name
         # The example, once edited by a clerk, is data, and valid data at that.
-        table = reader.table(sheet, rows[:2] + [rows[2]], {})
+        table = reader.table(sheet, rows[:3], {})
         converted = Converter(sheet, table, "lanxing", b"key").convert(*table.rows[0])
         assert converted.errors == [], (sheet.name, converted.errors)
         event, errors = validate_incoming(converted.event)
