@@ -19,8 +19,9 @@ from tests.ops.tools import CRDS, DEPLOY, OVERLAY, ROOT, run, tool
 SERVICES = ("intake", "scheduling", "reporting")
 # Read by something other than the project's own code.
 FOREIGN_ENV = {"PGPASSWORD": "asyncpg takes the password from it when the URL has none"}
-# Announced by the spec (section 4) and read by sharded reporting.
-ANNOUNCED_ENV = {"REPORTING_REGIONS"}
+# Read by sharded reporting (SPEC section 4, the cluster work of this round): allowed before
+# that code is on this branch.
+ANNOUNCED_ENV = {"REPORTING_REGIONS", "REPORTING_SHARDS"}
 
 
 @pytest.fixture(scope="module")
@@ -224,6 +225,16 @@ def test_reporting_shards_have_disjoint_regions_and_their_own_databases(
         databases.add(env["REPORTING_DATABASE_URL"])
     assert len(databases) == len(shards)
     assert all(r.startswith("22") for r in seen), "the Jilin overlay serves Jilin (22)"
+    # REPORTING_SHARDS names, for each shard's regions, that shard's Service.
+    services = {
+        s["metadata"]["name"]: s["spec"]["ports"][0]["port"] for s in of_kind(docs, "Service")
+    }
+    routing = env_of(shards[0], docs)["REPORTING_SHARDS"]
+    for shard in shards:
+        regions = env_of(shard, docs)["REPORTING_REGIONS"]
+        name = shard["metadata"]["name"]
+        assert f"{regions}=http://{name}:{services[name]}" in routing.split(";"), name
+    assert len(routing.split(";")) == len(shards)
 
 
 def test_only_intake_is_open_to_the_outside(docs: list[dict[str, Any]]):
