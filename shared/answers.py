@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.errors import Refusal
+
 
 class Answer(BaseModel):
     """Base of the documented answers. Extra keys are kept (not dropped) so that a test can
@@ -39,9 +41,9 @@ class ErrorAnswer(Answer):
     """An error of the request as a whole: a code, a message and the field errors."""
 
     code: str = Field(
-        description="Machine-readable: malformed (400), unauthorized (401), forbidden (403), "
-        "not_found (404), conflict (409), erased (410), too_large (413), invalid (422), "
-        "rate_limited (429), unavailable or backlogged (503).",
+        description="Machine-readable, from the one error vocabulary: "
+        + ", ".join(kind.code for kind in Refusal.__subclasses__())
+        + " (or a more precise code such as backlogged); each answer lists its codes.",
         examples=["unauthorized"],
     )
     message: str = Field(examples=["missing bearer token"])

@@ -19,7 +19,7 @@ from deploy.stack import Stack
 from services.intake.schemas import Erased, EventRecord, PersonalData
 from services.reporting.schemas import PairingReport, Summary
 from services.scheduling.schemas import CarePlan, DispatchPace, Visits, WorkerSchedule
-from shared.answers import ErrorAnswer, Health, Readiness
+from shared.answers import ErrorAnswer, EventResult, Health, Readiness
 from shared.clock import CHINA
 from shared.events import canonical_model
 from tests.support.polling import eventually
@@ -63,7 +63,16 @@ async def test_every_answer_is_what_the_document_declares(
             conforms(Health, await http.get(f"{url}/healthz"))
             conforms(Readiness, await http.get(f"{url}/readyz"))
 
-        # intake
+        # intake: an accepted, a duplicate and a rejected event in one request
+        visit = next(e for e in events if e["type"] == "visit-logged")
+        payload = {**visit["payload"], "visit_id": "contract-visit-1"}
+        fresh = {**visit, "event_id": "contract-answer-1", "payload": payload}
+        naive = {**fresh, "event_id": "contract-answer-2", "occurred_at": "2020-01-01T00:00"}
+        submitted = await http.post(
+            f"{urls['intake']}/v1/events", json=[fresh, visit, naive], headers=admin
+        )
+        results = conforms(list[EventResult], submitted)
+        assert [r.status for r in results] == ["accepted", "duplicate", "rejected"]
         first = events[0]
         record = await http.get(
             f"{urls['intake']}/v1/events/{first['event_id']}",

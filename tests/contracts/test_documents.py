@@ -10,6 +10,7 @@ from typing import Any
 from openapi_spec_validator import validate
 
 from tests.contracts.conftest import node
+from tests.support.documents import APPS, served
 
 
 def test_the_official_asyncapi_parser_accepts_every_document(
@@ -69,3 +70,17 @@ def test_openapi_spec_validator_accepts_every_document(
 ) -> None:
     for document in openapi_documents.values():
         validate(document)
+
+
+async def test_each_service_publishes_both_documents_as_pages(
+    asyncapi_documents: dict[str, Any],
+) -> None:
+    for name, make in APPS.items():
+        app = make()
+        page = await served(app, "/asyncapi")
+        assert page.headers["content-type"].startswith("text/html")
+        for operation, spec in asyncapi_documents[name]["operations"].items():
+            assert operation in page.text and spec["action"] in page.text
+        docs = await served(app, "/docs")
+        assert docs.headers["content-type"].startswith("text/html")
+        assert "/openapi.json" in docs.text
