@@ -1,5 +1,6 @@
 """XLSX exports of reports, for officials who open them in Excel: the summary (the same
-columns, zh-CN headers and suppression as summary.csv; one sheet per breakdown) and a
+columns, zh-CN headers (from the KPI registry, services/reporting/kpis.py, through
+export.ZH) and suppression as summary.csv; one sheet per breakdown) and a
 pairing's report. Numbers are written as numbers, hidden cells ("<5") as text, and column
 widths fit Chinese text (a CJK character takes two columns).
 
@@ -16,14 +17,10 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from services.reporting import export
+from shared.labels import VALUE_ZH
 
 BREAKDOWN_SHEETS = {"month": "按月", "quarter": "按季度", "year": "按年", "region": "按地区"}
-MILESTONE_ZH = {
-    "agency-registered": "机构注册",
-    "systems-established": "制度建立",
-    "project-undertaken": "承接项目",
-    "methods-mastered": "掌握方法",
-}
+MILESTONE_ZH = VALUE_ZH["milestone"]  # the one table of zh-CN value labels
 
 
 def display_width(value: Any) -> int:
