@@ -39,3 +39,12 @@ def test_yaml_passes_yamllint():
     files = [str(p) for p in sorted(DEPLOY.rglob("*.yaml"))]
     assert files
     run(tool("yamllint"), "--strict", "-c", str(DEPLOY / "yamllint.yaml"), *files)
+
+
+def test_the_operations_guide_names_files_that_exist():
+    guide = (ROOT / "docs" / "operations.md").read_text()
+    # A path alone in backticks (`kubectl … deploy/intake` names a Deployment, not a file).
+    paths = set(re.findall(r"`((?:deploy|docs|tests)/[\w./-]*)`", guide))
+    assert len(paths) > 10
+    missing = sorted(p for p in paths if not (ROOT / p).exists())
+    assert not missing, f"docs/operations.md names missing files: {missing}"
