@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from shared.clock import china_date
@@ -69,8 +70,16 @@ def _activity(e: Canonical, p: ActivityHeld) -> Row:
     return (p.project_id, p.kind, p.held_on, p.attendees)
 
 
+def training_hours(hours: float) -> Decimal:
+    """The one numeric rule for training hours: kept to the hundredth of an hour (halves
+    up), here, before the fact row, its totals and any retraction of it see the value; so
+    "so far" (totals), bounded periods (facts) and retractions all add the same numbers."""
+    return Decimal(str(hours)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
 def _training(e: Canonical, p: TrainingCompleted) -> Row:
-    return (p.pairing_id, p.kind, p.held_on, p.hours, len(set(p.attendee_worker_ids)))
+    hours = training_hours(p.hours)
+    return (p.pairing_id, p.kind, p.held_on, hours, len(set(p.attendee_worker_ids)))
 
 
 def _dispatch(e: Canonical, p: StaffDispatched) -> Row:

@@ -1,0 +1,428 @@
+"""Every KPI of SPEC 3.5 recomputed from the events themselves, in plain Python.
+
+A second implementation on purpose: no SQL, no rollups, no code shared with reporting's
+projections or queries; lists and loops over the whole history for every figure. Simple
+rather than fast. It reads the contract (shared/events.py) and nothing else.
+
+The rules (what a figure counts, what a retraction does) are written once in
+docs/kpis.md. Some SPEC 3.6 rules are not yet what reporting implements (issue 12, in
+progress); each is a switch in `Rules`, off in `IMPLEMENTED` until reporting has it, on in
+`SPEC`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
+from typing import Any
+
+from shared.events import SERVICES, Canonical
+
+CHINA = timezone(timedelta(hours=8))  # China has kept UTC+8 since 1991
+Agencies = frozenset[str] | None  # None: every agency
+
+
+@dataclass(frozen=True)
+class Rules:
+    """SPEC 3.6 rules that reporting may not implement yet (see module doc)."""
+
+    # Facts with the same business key are one fact: the newest occurred_at wins.
+    business_keys: bool = False
+    # Staff-days count each (pairing, worker, day) once, however dispatches overlap.
+    distinct_staff_days: bool = False
+    # A visit's client is (client_agency_id or the sender, client_id).
+    client_agency: bool = False
+
+
+IMPLEMENTED = Rules()
+SPEC = Rules(business_keys=True, distinct_staff_days=True, client_agency=True)
+
+
+def day_in_china(moment: datetime) -> date:
+    return moment.astimezone(CHINA).date()
+
+
+def hundredths(hours: float) -> Decimal:
+    """Training hours are kept to the hundredth of an hour, halves rounded up."""
+    return Decimal(str(hours)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One figure's scope: None means not narrowed by that dimension."""
+
+    region: str | None = None
+    agency: str | None = None
+    pairing: str | None = None
+    project: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+
+def _p(e: Canonical) -> Any:
+    """An event's payload, whatever its type (the loops below know which type they hold)."""
+    return e.payload
+
+
+def _newest(events: list[Canonical]) -> Canonical:
+    return max(events, key=lambda e: (e.occurred_at, e.event_id))
+
+
+class History:
+    """The events reporting consumes, each counted once, retracted ones dropped."""
+
+    def __init__(self, events: Iterable[Canonical], rules: Rules = IMPLEMENTED) -> None:
+        self.rules = rules
+        seen: set[tuple[str, str]] = set()
+        unique: list[Canonical] = []
+        for e in events:  # the first of an (agency, event id) counts, as delivered
+            if (e.agency_id, e.event_id) not in seen:
+                seen.add((e.agency_id, e.event_id))
+                unique.append(e)
+        self.all = unique
+        # A retraction drops its target (an event of the same agency), whenever it arrives.
+        retracted = {
+            (e.agency_id, _p(e).target_event_id) for e in unique if e.type == "event-retracted"
+        }
+        self.live = [
+            e
+            for e in unique
+            if e.type != "event-retracted" and (e.agency_id, e.event_id) not in retracted
+        ]
+
+    def of(self, event_type: str) -> list[Canonical]:
+        if not hasattr(self, "_by_type"):
+            self._by_type: dict[str, list[Canonical]] = {}
+            for e in self.live:
+                self._by_type.setdefault(e.type, []).append(e)
+        return self._by_type.get(event_type, [])
+
+    # --- entities: the newest live registration; registered from the first one -----------
+
+    def _entities(self, event_type: str, key: Any) -> dict[Any, list[Canonical]]:
+        groups: dict[Any, list[Canonical]] = {}
+        for e in self.of(event_type):
+            groups.setdefault(key(e), []).append(e)
+        return groups
+
+    @cached_property
+    def agencies(self) -> dict[str, Any]:
+        return {
+            k: _p(_newest(v))
+            for k, v in self._entities("agency-registered", lambda e: _p(e).agency_id).items()
+        }
+
+    @cached_property
+    def pairings(self) -> dict[str, Any]:
+        return {
+            k: _p(_newest(v))
+            for k, v in self._entities("pairing-established", lambda e: _p(e).pairing_id).items()
+        }
+
+    @cached_property
+    def projects(self) -> dict[str, Any]:
+        return {
+            k: _p(_newest(v))
+            for k, v in self._entities("project-started", lambda e: _p(e).project_id).items()
+        }
+
+    @cached_property
+    def workers(self) -> list[tuple[str, str, str, date]]:
+        """(agency, worker, licence, registered on) of each worker."""
+        out = []
+        groups = self._entities("worker-registered", lambda e: (_p(e).agency_id, _p(e).worker_id))
+        for (agency, worker), regs in groups.items():
+            first = min(day_in_china(e.occurred_at) for e in regs)
+            out.append((agency, worker, _p(_newest(regs)).licence, first))
+        return out
+
+    @cached_property
+    def clients(self) -> dict[tuple[str, str], tuple[str | None, bool, date]]:
+        """(agency, client) -> (project, in difficulty, registered on)."""
+        out = {}
+        groups = self._entities("client-registered", lambda e: (e.agency_id, _p(e).client_id))
+        for key, regs in groups.items():
+            newest = _p(_newest(regs))
+            first = min(day_in_china(e.occurred_at) for e in regs)
+            out[key] = (newest.project_id, newest.in_difficulty, first)
+        return out
+
+    # --- facts ----------------------------------------------------------------------------
+
+    def facts(self, event_type: str, business_key: Any) -> list[Canonical]:
+        """The live facts of a type; with business keys on, one per key (the newest)."""
+        found = self.of(event_type)
+        if not self.rules.business_keys:
+            return found
+        groups: dict[Any, list[Canonical]] = {}
+        for e in found:
+            groups.setdefault(business_key(e), []).append(e)
+        return [_newest(v) for v in groups.values()]
+
+    def visits(self) -> list[Canonical]:
+        return self.facts("visit-logged", lambda e: (e.agency_id, _p(e).visit_id))
+
+    def visit_client(self, e: Canonical) -> tuple[str, str]:
+        owner = getattr(_p(e), "client_agency_id", None) if self.rules.client_agency else None
+        return (owner or e.agency_id, _p(e).client_id)
+
+
+# --- scopes -------------------------------------------------------------------------------
+
+
+def members(history: History, pairing_id: str) -> set[str]:
+    """A pairing's two sides and the agencies it incubated."""
+    out: set[str] = set()
+    pairing = history.pairings.get(pairing_id)
+    if pairing is not None:
+        out |= {pairing.assisting_agency_id, pairing.assisted_agency_id}
+    for agency_id, agency in history.agencies.items():
+        if agency.incubated_by_pairing_id == pairing_id:
+            out.add(agency_id)
+    return out
+
+
+def sides(history: History, pairing_id: str) -> set[str]:
+    pairing = history.pairings.get(pairing_id)
+    return set() if pairing is None else {pairing.assisting_agency_id, pairing.assisted_agency_id}
+
+
+def scoped_agencies(history: History, scope: Scope) -> Agencies:
+    chosen: set[str] | None = None
+
+    def narrow(found: set[str]) -> None:
+        nonlocal chosen
+        chosen = found if chosen is None else chosen & found
+
+    if scope.region:
+        narrow({a for a, p in history.agencies.items() if p.region_code.startswith(scope.region)})
+    if scope.agency:
+        narrow({scope.agency})
+    if scope.pairing:
+        narrow(members(history, scope.pairing))
+    if scope.project:
+        project = history.projects.get(scope.project)
+        narrow({project.agency_id} if project else set())
+    return None if chosen is None else frozenset(chosen)
+
+
+def _in(agency: str, agencies: Agencies) -> bool:
+    return agencies is None or agency in agencies
+
+
+# --- the KPIs -----------------------------------------------------------------------------
+
+
+def kpis(history: History, scope: Scope, today: date) -> dict[str, Any]:
+    """Every figure of SPEC 3.5 for `scope` (an open end runs to `today`)."""
+    start = scope.start or date(1900, 1, 1)
+    end = scope.end or today
+    agencies = scoped_agencies(history, scope)
+    pairing, project = scope.pairing, scope.project
+    clients = history.clients
+
+    def in_period(day: date) -> bool:
+        return start <= day <= end
+
+    told_by = sides(history, pairing) if pairing is not None else set()
+
+    def of_pairing_scope(e: Canonical) -> bool:
+        """Trainings, dispatches, milestones: of the pairing (told by one of its sides)
+        when the scope names one, else of the scope's agencies."""
+        if pairing is not None:
+            return bool(_p(e).pairing_id == pairing and e.agency_id in told_by)
+        return _in(e.agency_id, agencies)
+
+    def client_in_project(client: tuple[str, str]) -> bool:
+        return project is None or (client in clients and clients[client][0] == project)
+
+    # agencies
+    current = {
+        a: p for a, p in history.agencies.items() if _in(a, agencies) and p.registered_on <= end
+    }
+    incubated = [
+        p
+        for p in current.values()
+        if p.incubated_by_pairing_id is not None
+        and (pairing is None or p.incubated_by_pairing_id == pairing)
+    ]
+    # pairings
+    active = [
+        p
+        for pid, p in history.pairings.items()
+        if (_in(p.assisting_agency_id, agencies) or _in(p.assisted_agency_id, agencies))
+        and (pairing is None or pid == pairing)
+        and p.starts_on <= end
+        and (p.ends_on is None or p.ends_on >= start)
+    ]
+    # workers: licensed by registration or by a certification obtained by the period's end
+    certified = {
+        (e.agency_id, _p(e).worker_id)
+        for e in history.of("certification-obtained")
+        if _p(e).licence != "none" and _p(e).obtained_on <= end
+    }
+    workers = [w for w in history.workers if _in(w[0], agencies) and w[3] <= end]
+    licensed = [w for w in workers if w[2] != "none" or (w[0], w[1]) in certified]
+    # clients
+    registered = [
+        (k, v)
+        for k, v in clients.items()
+        if _in(k[0], agencies) and v[2] <= end and (project is None or v[0] == project)
+    ]
+    # visits
+    visits = [
+        e
+        for e in history.visits()
+        if _in(e.agency_id, agencies)
+        and in_period(day_in_china(_p(e).started_at))
+        and client_in_project(history.visit_client(e))
+    ]
+    by_service: dict[str, list[Canonical]] = {}
+    for e in visits:
+        by_service.setdefault(_p(e).service, []).append(e)
+    # activities
+    activities = [
+        e
+        for e in history.facts("activity-held", lambda e: (e.agency_id, _p(e).activity_id))
+        if _in(e.agency_id, agencies)
+        and in_period(_p(e).held_on)
+        and (project is None or _p(e).project_id == project)
+    ]
+    activity_kinds = sorted({_p(e).kind for e in activities})
+    # trainings
+    trainings = [
+        e
+        for e in history.facts(
+            "training-completed", lambda e: (_p(e).pairing_id, _p(e).training_id)
+        )
+        if of_pairing_scope(e) and in_period(_p(e).held_on)
+    ]
+    training_kinds = sorted({_p(e).kind for e in trainings})
+    # dispatches
+    dispatches = [
+        e
+        for e in history.facts("staff-dispatched", lambda e: (_p(e).pairing_id, _p(e).dispatch_id))
+        if of_pairing_scope(e)
+    ]
+    # milestones
+    milestones = [
+        e
+        for e in history.facts("milestone-reached", lambda e: (_p(e).pairing_id, _p(e).milestone))
+        if of_pairing_scope(e) and in_period(_p(e).reached_on)
+    ]
+    milestones.sort(key=lambda e: (_p(e).reached_on, _p(e).pairing_id, _p(e).milestone))
+    # slots reported by scheduling
+    slots: dict[str, set[str]] = {"visit-scheduled": set(), "visit-overdue": set()}
+    for kind, slot_ids in slots.items():
+        for e in history.of(kind):
+            p = _p(e)
+            day = day_in_china(p.window_start if kind == "visit-scheduled" else p.window_end)
+            if (
+                _in(p.agency_id, agencies)
+                and in_period(day)
+                and client_in_project((p.agency_id, p.client_id))
+            ):
+                slot_ids.add(p.slot_id)
+
+    reflected = [e.recorded_at for e in history.all]
+    return {
+        "agencies": {
+            "assisting": sum(1 for p in current.values() if p.role == "assisting"),
+            "assisted": sum(1 for p in current.values() if p.role == "assisted"),
+            "incubated": len(incubated),
+        },
+        "pairings_active": len(active),
+        "workers_total": len(workers),
+        "workers_licensed": len(licensed),
+        "licensed_rate": round(len(licensed) / len(workers), 4) if workers else None,
+        "clients_registered": len(registered),
+        "clients_in_difficulty": sum(1 for _, v in registered if v[1]),
+        "clients_served": len({history.visit_client(e) for e in visits}),
+        "clients_served_by_service": {
+            s: len({history.visit_client(e) for e in by_service[s]})
+            for s in SERVICES
+            if s in by_service
+        },
+        "visits_by_service": {s: len(by_service[s]) for s in SERVICES if s in by_service},
+        "visit_minutes": sum(_p(e).duration_min for e in visits),
+        "activities_by_kind": {
+            k: sum(1 for e in activities if _p(e).kind == k) for k in activity_kinds
+        },
+        "activity_attendance_by_kind": {
+            k: sum(_p(e).attendees for e in activities if _p(e).kind == k) for k in activity_kinds
+        },
+        "trainings_by_kind": {
+            k: sum(1 for e in trainings if _p(e).kind == k) for k in training_kinds
+        },
+        "training_attendances": sum(len(set(_p(e).attendee_worker_ids)) for e in trainings),
+        "training_hours": float(sum((hundredths(_p(e).hours) for e in trainings), Decimal(0))),
+        "staff_days_dispatched": staff_days(dispatches, start, end, history.rules),
+        "staff_days_target": round(
+            sum(
+                pairing_target(p.starts_on, p.ends_on, p.targets.staff_days_per_year, start, end)
+                for p in active
+            ),
+            1,
+        ),
+        "milestones": [
+            {
+                "pairing_id": _p(e).pairing_id,
+                "milestone": _p(e).milestone,
+                "reached_on": _p(e).reached_on.isoformat(),
+            }
+            for e in milestones
+        ],
+        "visits_scheduled": len(slots["visit-scheduled"]),
+        "visits_overdue": len(slots["visit-overdue"]),
+        "as_of": max(reflected) if reflected else None,
+    }
+
+
+def staff_days(dispatches: list[Canonical], start: date, end: date, rules: Rules) -> int:
+    """Days of dispatch inside [start, end], counted day by day."""
+    days: list[tuple[str, str, date]] = []
+    for e in dispatches:
+        p = _p(e)
+        day = max(p.from_date, start)
+        while day <= min(p.to_date, end):
+            days.append((p.pairing_id, p.worker_id, day))
+            day += timedelta(days=1)
+    return len(set(days)) if rules.distinct_staff_days else len(days)
+
+
+def _same_day_years_later(day: date, years: int) -> date:
+    if day.month == 2 and day.day == 29:
+        leap = (day.year + years) % 4 == 0 and (
+            (day.year + years) % 100 != 0 or (day.year + years) % 400 == 0
+        )
+        if not leap:
+            return date(day.year + years, 2, 28)
+    return date(day.year + years, day.month, day.day)
+
+
+def pairing_target(
+    starts_on: date, ends_on: date | None, per_year: int, start: date, end: date
+) -> float:
+    """A pairing's staff-days target over [start, end]. Programme year n runs from the
+    start plus n-1 years to the day before the next, cut at ends_on; a cut year's target is
+    the yearly one prorated by its days over the full year's, rounded to whole staff-days;
+    the period gets each year's target in the share of that year's days it covers."""
+    total = 0.0
+    n = 0
+    while True:
+        first = _same_day_years_later(starts_on, n)
+        if first > end or (ends_on is not None and first > ends_on):
+            return total
+        following = _same_day_years_later(starts_on, n + 1)
+        last = following - timedelta(days=1)
+        if ends_on is not None and ends_on < last:
+            last = ends_on
+        year_days = (last - first).days + 1
+        target = round(per_year * year_days / (following - first).days)
+        covered = (min(last, end) - max(first, start)).days + 1
+        if covered > 0:
+            total += target * covered / year_days
+        n += 1
