@@ -319,3 +319,31 @@ async def test_revoked_token_goes_back_to_login(
     await page.goto(f"{base}/dashboard")
     assert "/dashboard/login" in page.url
     await context.close()
+
+
+async def test_prefecture_and_admin_start_at_their_own_level(
+    demo_stack: Stack, token: Callable[..., str], browser: Browser
+) -> None:
+    await caught_up(demo_stack, token)
+    base = demo_stack.services["reporting"].url
+    context = await browser.new_context()
+    page = await context.new_page()
+
+    yanbian = token("province", region="2224")
+    await login(page, base, yanbian)
+    assert "延边朝鲜族自治州" in await page.inner_text("#page-title")
+    assert "吉林省" not in await page.inner_text("nav.crumbs")
+    await _cards_equal_summary(page, api(demo_stack, yanbian).json())
+    counties = await _table(page, "#breakdown-table")
+    assert list(counties) == ["222405"]
+    response = await page.goto(f"{base}/dashboard?region=2201")  # Changchun is not Yanbian's
+    assert response is not None and response.status == 403
+
+    await page.click("form.logout button")
+    await page.wait_for_url(re.compile(r"/dashboard/login"))
+    admin = token("admin")
+    await login(page, base, admin)
+    assert "全国" in await page.inner_text("#page-title")
+    provinces = await _table(page, "#breakdown-table")
+    assert provinces == {"22": _figures(api(demo_stack, admin, region="22").json())}
+    await context.close()
