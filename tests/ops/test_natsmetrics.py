@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import nats
+import pytest
 from nats.aio.client import Client
 from nats.js.api import StreamConfig
 from prometheus_client.parser import text_string_to_metric_families
@@ -152,3 +153,20 @@ async def test_a_cluster_reports_one_leader_each_and_no_meta_leader_without_quor
         await eventually(no_meta_leader, timeout_s=30, what="the survivor without a meta leader")
     finally:
         server.shutdown()
+
+
+def test_qianshou_up_serves_them_for_the_nats_it_runs(
+    nats_server: LocalNats, monkeypatch: pytest.MonkeyPatch
+):
+    from types import SimpleNamespace
+
+    from deploy.cli import _serve_nats_metrics
+
+    port = free_port()
+    monkeypatch.setenv("QIANSHOU_NATS_METRICS_PORT", str(port))
+    url = _serve_nats_metrics(SimpleNamespace(nats=nats_server))
+    assert url == f"http://127.0.0.1:{port}/metrics"
+    names = {f.name for f in text_string_to_metric_families(httpx.get(url, timeout=5).text)}
+    assert {"nats_varz_slow_consumers", "nats_server_total_streams"} <= names
+    monkeypatch.setenv("QIANSHOU_NATS_METRICS_PORT", "0")
+    assert _serve_nats_metrics(SimpleNamespace(nats=nats_server)) is None
