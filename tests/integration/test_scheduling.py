@@ -4,6 +4,8 @@ Time is moved with the clock file (QIANSHOU_CLOCK_FILE) the services read, never
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -421,3 +423,57 @@ async def test_reporting_counts_scheduled_and_overdue_visits(
         return got if got == (8, 2) else None
 
     assert await eventually(figures, timeout_s=30, what="8 scheduled, 2 overdue in the report")
+
+
+async def test_two_processes_booking_at_once_never_double_book_a_worker(
+    stack: Stack, token: Token, tmp_path: Path, pg_url: str, db_prefix: str
+) -> None:
+    """Three plans for the same window, posted at the same moment to two scheduling
+    processes on one database: the two Korean speakers get one plan each, the third plan
+    is left unassigned, and no worker holds two overlapping slots."""
+    _start(stack, tmp_path, "2019-11-01T08:00:00+08:00")
+    first = stack.services["scheduling"]
+    yanghua = await _ready_yanghua(stack, first.url, token)
+    second = ServiceProcess(
+        name="scheduling",
+        port=free_port(),
+        env=stack.service_env("scheduling"),
+        log_path=tmp_path / "logs" / "scheduling-2.log",
+    )
+    second.env["SCHEDULING_PORT"] = str(second.port)
+    second.start()
+    try:
+        await eventually(second.ready, timeout_s=60, what="second scheduling process ready")
+        await _clients_known(pg_url, db_prefix, 3)  # one database: both processes see them
+        plans = [
+            (first.url, _plan("p-a", "c-1", "09:00", "11:00")),
+            (second.url, _plan("p-b", "c-2", "09:30", "10:30")),
+            (first.url, _plan("p-c", "c-3", "10:00", "12:00")),
+        ]
+        answers = await asyncio.gather(
+            *(_call(url, "POST", "/v1/care-plans", yanghua, plan) for url, plan in plans)
+        )
+        assert [a.status_code for a in answers] == [201, 201, 201], [a.text for a in answers]
+        slots = [s for a in answers for s in a.json()["slots"]]
+        booked = [s for s in slots if s.get("worker_id")]
+        assert len(booked) == 16 and {s["worker_id"] for s in booked} == KOREAN_SPEAKERS
+        assert sum(len(a.json()["conflicts"]) for a in answers) == 8
+        for worker in KOREAN_SPEAKERS:
+            windows = sorted(
+                (s["window_start"], s["window_end"]) for s in booked if s["worker_id"] == worker
+            )
+            assert all(a[1] <= b[0] for a, b in itertools.pairwise(windows)), windows
+    finally:
+        second.stop()
+
+
+async def _clients_known(pg_url: str, db_prefix: str, count: int) -> None:
+    conn = await asyncpg.connect(with_database(pg_url, f"{db_prefix}_scheduling"))
+    try:
+
+        async def known() -> bool:
+            return await conn.fetchval("SELECT count(*) FROM clients") == count  # type: ignore[no-any-return]
+
+        await eventually(known, timeout_s=30, what=f"{count} clients consumed")
+    finally:
+        await conn.close()
