@@ -33,7 +33,7 @@ SHOWN = (
     "kills_by_role",
     "two_down_windows",
     "outbox_peak_two_down",
-    "answers_503_retry_after",
+    "answers_503_backlogged",
     "lost",
     "duplicated",
     "phantom",
@@ -67,7 +67,7 @@ async def test_cluster_run_survives_node_kills_with_nothing_lost_or_doubled() ->
     }, _show(summary)
     # The two-node outage held events back in the outbox past intake's limit: 503s.
     assert summary["outbox_peak_two_down"] > CI.max_backlog, _show(summary)  # type: ignore[operator]
-    assert summary["answers_503_retry_after"], _show(summary)
+    assert summary["answers_503_backlogged"], _show(summary)
     assert summary["probe_failed_windows"], _show(summary)  # elections were met mid-window
     assert summary["lost"] == 0, _show(summary)
     assert summary["duplicated"] == 0, _show(summary)

@@ -61,8 +61,13 @@ class Frontends:
         except httpx.HTTPError as exc:
             return [f"unknown:{type(exc).__name__}"] * len(batch.events)
         if resp.status_code == 503 and resp.headers.get("Retry-After"):
-            # back-pressure (intake's outbox over its limit): nothing stored, come back later
-            return ["unknown:503-retry-after"] * len(batch.events)
+            # nothing stored, come back later: back-pressure (`backlogged`: intake's outbox
+            # over its limit) or another passing reason, told apart by the code
+            try:
+                code = str(orjson.loads(resp.content).get("code"))
+            except (orjson.JSONDecodeError, AttributeError):
+                code = "?"
+            return [f"unknown:503-{code}-retry-after"] * len(batch.events)
         return _statuses(resp.status_code, resp.content, len(batch.events))
 
     async def _request(self, batch: Batch) -> list[str]:

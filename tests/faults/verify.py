@@ -120,7 +120,7 @@ async def summarise(
         # Copies on EVENTS beyond the ones the run itself re-published after the window:
         # what retries without (or beyond) the dedup window would leave there.
         "stream_duplicates": per_store["nats.EVENTS"]["repeats"] - len(ledger.stream_repeats),
-        "answers_503_retry_after": ledger.attempts["unknown:503-retry-after"],
+        "answers_503_backlogged": ledger.attempts["unknown:503-backlogged-retry-after"],
         "conflict_probes": dict(ledger.conflict_probes),
         "report_mismatches": await report_mismatches(reporting_url, admin, events),
         "lag": await checks.lags(js),

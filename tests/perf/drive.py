@@ -28,6 +28,7 @@ import nats
 import orjson
 
 from deploy.natsauth import agency_user
+from shared.settings import nats_servers
 from shared.subjects import inbox_prefix
 from tests.perf.harness import Bench, Watermark, cpu_delta, cpu_seconds, percentiles
 from tests.perf.province import Event
@@ -75,7 +76,7 @@ async def _agency_client(bench: Bench, agency: str) -> Any:
     """An agency's own NATS user, with its own inbox (intake answers only there)."""
     assert bench.nats.users is not None
     return await nats.connect(
-        bench.nats.url,
+        servers=nats_servers(bench.nats.url),
         user=agency_user(agency),
         password=bench.nats.users.agencies[agency],
         inbox_prefix=inbox_prefix(agency).encode(),

@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from deploy.natsauth import NatsUsers
-from deploy.natsserver import LocalNats, free_port
+from deploy.natsserver import LocalNats, NatsCluster, free_port
 from deploy.postgres import LocalPostgres
 from deploy.stack import SERVICES, Stack
 from shared.settings import with_database
@@ -32,7 +32,7 @@ class Bench:
 
     root: Path
     sync: str
-    nats: LocalNats
+    nats: LocalNats | NatsCluster
     postgres: LocalPostgres
     stack: Stack
 
@@ -47,7 +47,11 @@ class Bench:
 
     def pids(self) -> dict[str, int]:
         out = {n: p.process.pid for n, p in self.stack.services.items() if p.process}
-        if self.nats.process:
+        if isinstance(self.nats, NatsCluster):
+            for node in self.nats.nodes:
+                if node.process:
+                    out[f"nats-server {node.server_name}"] = node.process.pid
+        elif self.nats.process:
             out["nats-server"] = self.nats.process.pid
         return out
 
@@ -60,21 +64,30 @@ class Bench:
 AGENCIES = 50  # ids ag000..ag049, as tests/perf/province.py names them
 
 
-def start_servers(root: Path, sync: str) -> tuple[LocalNats, LocalPostgres]:
+def start_servers(
+    root: Path, sync: str, nats_nodes: int = 1
+) -> tuple[LocalNats | NatsCluster, LocalPostgres]:
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o755)  # PostgreSQL runs as its own user and must reach its folder
     # Authorization on, as shipped: a user per service and per agency of the province.
     users = NatsUsers.load(root / "nats-users.json")
     for i in range(AGENCIES):
         users.add_agency(f"ag{i:03d}")
-    nats = LocalNats(root / "nats", free_port(), sync_interval=SYNC[sync], users=users)
+    nats: LocalNats | NatsCluster
+    if nats_nodes > 1:  # R3 streams: the services see the cluster and ask for three
+        ports = [free_port() for _ in range(nats_nodes)]
+        nats = NatsCluster(root / "nats-cluster", ports, sync_interval=SYNC[sync], users=users)
+    else:
+        nats = LocalNats(root / "nats", free_port(), sync_interval=SYNC[sync], users=users)
     nats.start()
     postgres = LocalPostgres(root / "pg", free_port())
     postgres.start()
     return nats, postgres
 
 
-def start_stack(root: Path, sync: str, nats: LocalNats, postgres: LocalPostgres) -> Bench:
+def start_stack(
+    root: Path, sync: str, nats: LocalNats | NatsCluster, postgres: LocalPostgres
+) -> Bench:
     stack = Stack(
         data_dir=root / "data",
         nats_url=nats.url,

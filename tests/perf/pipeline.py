@@ -2,13 +2,16 @@
 what plain nats-py and asyncpg reach on the same machine.
 
     python -m tests.perf.pipeline --events 100000 [--sync always|default|both]
-                                  [--projection-events 1000000]
+                                  [--projection-events 1000000] [--nats-nodes 3 [--cluster-only]]
 
 For each NATS sync setting it starts its own NATS and PostgreSQL, measures the raw ceilings
 (tests/perf/raw.py), starts the three services and measures: sustained end-to-end
 throughput, publish-to-report latency at 500 events/s, projections filled to
 --projection-events, summary query latency, `qianshou reporting rebuild`, and each
-service's peak RSS. Prints one JSON object.
+service's peak RSS. With --nats-nodes 3 the end-to-end throughput and publish-to-report
+latency are also measured on a three-node cluster (R3 streams, sync always), and
+`end_to_end_side_by_side` sets each run's figures beside the others' (--cluster-only: the
+single node's end-to-end and latency only, then the cluster's). Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -123,14 +126,69 @@ def _targets_met(
     }
 
 
+async def run_single_e2e(args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    """The single node's end-to-end and latency only (sync always), for the comparison."""
+    return await _end_to_end(args, root, nats_nodes=1)
+
+
+async def run_cluster(args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    """The end-to-end measurements on a three-node cluster (R3 streams, sync always): the
+    same events and senders as the single node's run, then the same latency probe."""
+    return await _end_to_end(args, root, nats_nodes=3)
+
+
+async def _end_to_end(args: argparse.Namespace, root: Path, nats_nodes: int) -> dict[str, Any]:
+    the = province.scaled(args.events)
+    events = list(province.events(the, args.events, seed=args.seed))
+    nats_server, postgres = start_servers(root, "always", nats_nodes=nats_nodes)
+    bench: Bench | None = None
+    try:
+        bench = start_stack(root, "always", nats_server, postgres)
+        end_to_end = await drive.sustained(bench, events, clients=args.clients)
+        later = province.Generator(the, seed=args.seed + 1, tag="lat").activity()
+        latency = await drive.latency(bench, later, seconds=args.latency_seconds)
+        rss = {name: proc_status(pid)["peak_rss_mb"] for name, pid in bench.pids().items()}
+    finally:
+        if bench is not None:
+            bench.stop()
+        else:
+            nats_server.stop()
+            postgres.stop()
+    return {
+        "nats": "3 nodes, R3 streams, sync_interval always"
+        if nats_nodes == 3
+        else "1 node, R1 streams, sync_interval always",
+        "end_to_end": end_to_end,
+        "publish_to_report": latency,
+        "peak_rss_mb": rss,
+    }
+
+
+def side_by_side(runs: dict[str, Any]) -> dict[str, Any]:
+    """Throughput and p99 publish-to-report latency of each run, one line each."""
+    return {
+        name: {
+            "events_per_s": r["end_to_end"]["events_per_s"],
+            "latency_p99_ms": r["publish_to_report"]["latency_ms"]["p99"],
+        }
+        for name, r in runs.items()
+    }
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     syncs = ["always", "default"] if args.sync == "both" else [args.sync]
+    if args.cluster_only:
+        syncs = []
     started = time.time()
     top = Path(tempfile.mkdtemp(prefix="qianshou-perf-"))
     runs: dict[str, Any] = {}
     try:
+        if args.cluster_only and args.single_too:
+            runs["always"] = await run_single_e2e(args, top / "always")
         for sync in syncs:
             runs[sync] = await run_one(sync, args, top / sync)
+        if args.nats_nodes == 3:
+            runs["cluster-3-always"] = await run_cluster(args, top / "cluster")
     finally:
         if not args.keep:
             shutil.rmtree(top, ignore_errors=True)
@@ -157,8 +215,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "targets": TARGETS,
         "runs": runs,
         "ratios_end_to_end_to_raw_pipeline": {
-            sync: r["ratio_end_to_end_to_raw_pipeline"] for sync, r in runs.items()
+            sync: r["ratio_end_to_end_to_raw_pipeline"]
+            for sync, r in runs.items()
+            if "ratio_end_to_end_to_raw_pipeline" in r
         },
+        "end_to_end_side_by_side": side_by_side(runs),
         "total_seconds": round(time.time() - started, 1),
     }
 
@@ -173,8 +234,22 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=8, help="concurrent senders")
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--keep", action="store_true", help="keep the servers' folders")
+    parser.add_argument(
+        "--nats-nodes",
+        type=int,
+        choices=[1, 3],
+        default=1,
+        help="3: also run the end-to-end and latency measurements on a three-node cluster",
+    )
+    parser.add_argument(
+        "--cluster-only",
+        action="store_true",
+        help="with --nats-nodes 3: skip the single node's ceilings, fill and rebuild, and "
+        "run only its end-to-end and latency beside the cluster's",
+    )
     args = parser.parse_args(argv)
     args.argv = argv
+    args.single_too = True
     return args
 
 
