@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -23,10 +23,12 @@ from fastapi import FastAPI
 from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 
+from shared import asyncapi
 from shared.broker import jetstream, make_broker
 from shared.clock import Clock, clock_from
 from shared.consumer import Apply, EventConsumer, RunningConsumer
 from shared.db import open_pool
+from shared.examples import one_of_each
 from shared.http import guard, service_app, stop_tasks
 from shared.readiness import database_ok, nats_ok
 from shared.settings import Settings
@@ -90,7 +92,7 @@ class Blueprint(Generic[T]):
     start: Callable[[Runtime[T], FastAPI], Awaitable[T]]
     consumer: EventConsumer | None = None
     apply: Apply | None = None
-    asyncapi: Callable[[Settings], dict[str, Any]] = lambda _settings: {}
+    operations: Sequence[asyncapi.Operation] = ()  # its NATS side, for the AsyncAPI document
     # Registers NATS subscribers (before the broker starts); they reach the use cases
     # through runtime.service.
     subscribe: Callable[[Runtime[T]], None] | None = None
@@ -104,7 +106,13 @@ def build_app(blueprint: Blueprint[T], settings: Settings | None = None) -> Fast
     )
     if blueprint.subscribe is not None:
         blueprint.subscribe(runtime)
-    document = blueprint.asyncapi(settings)
+    document = asyncapi.document(
+        blueprint.name,
+        blueprint.description,
+        settings.nats_url,
+        blueprint.operations,
+        one_of_each(),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -17,7 +17,6 @@ from services.intake.sheets.jobs import Importer
 from shared import asyncapi, outbox
 from shared.broker import declare_stream, events_stream, replicas
 from shared.events import AGENCY_EVENT_TYPES, incoming_events
-from shared.examples import one_of_each
 from shared.outbox import Relay
 from shared.runtime import Blueprint, Runtime, build_app
 from shared.settings import Settings
@@ -66,9 +65,7 @@ BLUEPRINT: Blueprint[Intake] = Blueprint(
     migrations=MIGRATIONS,
     shared_tables=SHARED_TABLES,
     start=start,
-    asyncapi=lambda settings: asyncapi.document(
-        "intake", DESCRIPTION, settings.nats_url, OPERATIONS, one_of_each()
-    ),
+    operations=OPERATIONS,
     subscribe=lambda runtime: bus.subscribe(runtime.broker, lambda: runtime.service),
 )
 

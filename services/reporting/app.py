@@ -17,7 +17,6 @@ from services.reporting.shard import Shard
 from services.reporting.sharding import ShardConsumer
 from shared import asyncapi, consumer
 from shared.broker import declare_stream, replicas, reports_stream
-from shared.examples import one_of_each
 from shared.runtime import Blueprint, Runtime, build_app
 from shared.settings import Settings
 
@@ -71,9 +70,7 @@ BLUEPRINT: Blueprint[Reports] = Blueprint(
     start=start,
     consumer=CONSUMER,
     apply=projections.apply,
-    asyncapi=lambda settings: asyncapi.document(
-        "reporting", DESCRIPTION, settings.nats_url, OPERATIONS, one_of_each()
-    ),
+    operations=OPERATIONS,
 )
 
 

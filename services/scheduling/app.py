@@ -18,7 +18,6 @@ from services.scheduling.handlers import Scheduling
 from services.scheduling.http import router
 from shared import asyncapi, consumer, outbox
 from shared.consumer import EventConsumer
-from shared.examples import one_of_each
 from shared.outbox import Relay
 from shared.runtime import Blueprint, Runtime, build_app
 from shared.settings import Settings
@@ -83,9 +82,7 @@ BLUEPRINT: Blueprint[Scheduling] = Blueprint(
     start=start,
     consumer=CONSUMER,
     apply=projections.apply,
-    asyncapi=lambda settings: asyncapi.document(
-        "scheduling", DESCRIPTION, settings.nats_url, OPERATIONS, one_of_each()
-    ),
+    operations=OPERATIONS,
 )
 
 
