@@ -86,7 +86,7 @@ KPIS: tuple[Kpi, ...] = (
         people=True,
         cells=_cells("上门次数", SERVICES, "service"),
     ),
-    Kpi("visit_minutes", "上门服务分钟数", "minutes of those visits", shape="number"),
+    Kpi("visit_minutes", "上门服务分钟数", "minutes of those visits"),
     Kpi(
         "activities_by_kind",
         "活动场次",

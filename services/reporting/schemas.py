@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
+from pydantic import Field, create_model
 
+from services.reporting.kpis import KPIS, Kpi
 from shared.answers import Answer
 
 
@@ -34,40 +36,34 @@ class MilestoneReached(Answer):
     reached_on: date
 
 
-class Kpis(Answer):
-    """The report KPIs of SPEC 3.5. Stocks (agencies, workers, clients) count what was
-    registered by the end of the period; flows (visits, activities, trainings, staff-days,
-    milestones, slots) what happened inside it."""
+def _kpi_field(kpi: Kpi) -> tuple[Any, Any]:
+    """A KPI's type in the document, from its shape in the registry."""
+    count: Any = Count if kpi.people else int
+    types: dict[str, Any] = {
+        "count": count,
+        "map": dict[str, count],
+        "rate": float | None,
+        "number": float,
+        "list": list[MilestoneReached],
+        "stamp": datetime | None,
+    }
+    kind = Agencies if kpi.name == "agencies" else types[kpi.shape]
+    return kind, Field(description=f"{kpi.counts} ({kpi.label})")
 
-    agencies: Agencies
-    pairings_active: int
-    workers_total: Count
-    workers_licensed: Count
-    licensed_rate: float | None = Field(description="workers_licensed / workers_total.")
-    clients_registered: Count
-    clients_in_difficulty: Count
-    clients_served: Count = Field(description="Distinct clients with at least one visit.")
-    clients_served_by_service: dict[str, Count] = Field(
-        description="service -> distinct clients visited.",
-        examples=[{"home-medication": 69, "psychological-comfort": 48, "proxy-shopping": 8}],
+
+_KPIS_DOC = """The report KPIs of SPEC 3.5 (and those added after it), one field per entry
+of the KPI registry (services/reporting/kpis.py). Stocks (agencies, workers, clients) count
+what was registered by the end of the period; flows what happened inside it."""
+
+if TYPE_CHECKING:
+
+    class Kpis(Answer):
+        """Typed as an Answer here; its fields come from the KPI registry."""
+
+else:
+    Kpis = create_model(
+        "Kpis", __base__=Answer, __doc__=_KPIS_DOC, **{k.name: _kpi_field(k) for k in KPIS}
     )
-    visits_by_service: dict[str, Count] = Field(description="service -> visits.")
-    visit_minutes: int
-    activities_by_kind: dict[str, int] = Field(examples=[{"health-lecture": 8}])
-    activity_attendance_by_kind: dict[str, Count] = Field(
-        description="kind -> sum of attendees.", examples=[{"health-lecture": 208}]
-    )
-    trainings_by_kind: dict[str, int] = Field(examples=[{"thematic-training": 2}])
-    training_attendances: Count
-    training_hours: float
-    staff_days_dispatched: int
-    staff_days_target: float = Field(
-        description="Each pairing's yearly target times the share of a year the period overlaps it."
-    )
-    milestones: list[MilestoneReached]
-    visits_scheduled: Count
-    visits_overdue: Count
-    as_of: datetime | None = Field(description="The recording time of the newest event reflected.")
 
 
 class SummaryScope(Answer):
