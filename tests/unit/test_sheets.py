@@ -205,3 +205,28 @@ def test_every_template_reads_back_and_its_example_is_a_valid_event() -> None:
         assert converted.errors == [], (sheet.name, converted.errors)
         event, errors = validate_incoming(converted.event)
         assert event is not None, (sheet.name, errors)
+
+
+def test_a_value_under_no_header_is_a_row_error_naming_its_column_letter() -> None:
+    header = [c.path for c in VISITS.columns]
+    cells = _visit_rows()[0] + [""] * (len(header) - 6) + ["", "备注"]  # one column past
+    table = reader.table(VISITS, [header, cells], {})
+    result = Converter(VISITS, table, "lanxing", b"key").convert(*table.rows[0])
+    letter = "ABCDEFGHIJKLMNOP"[len(header) + 1]
+    assert [(e.column, e.code) for e in result.errors] == [(letter, "unknown_column")]
+
+
+def test_the_data_sheet_is_found_behind_other_sheets() -> None:
+    import io
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(template_workbook(VISITS)))
+    book.move_sheet("填写说明", offset=-1)
+    data = book[VISITS.title]
+    data.append(_visit_rows()[0])
+    out = io.BytesIO()
+    book.save(out)
+    assert book.sheetnames[0] == "填写说明"
+    table = reader.read_file(VISITS, out.getvalue(), example_row(VISITS))
+    assert [n for n, _ in table.rows] == [4]

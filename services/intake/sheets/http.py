@@ -147,7 +147,7 @@ async def post_import(request: Request) -> Response:
 
 def _table(name: str, content: bytes) -> reader.Table:
     sheet = SHEET_TYPES[name]
-    return reader.table(sheet, reader.raw_rows(content), example_row(sheet))
+    return reader.read_file(sheet, content, example_row(sheet))
 
 
 @router.get(

@@ -46,15 +46,43 @@ def is_workbook(content: bytes) -> bool:
 
 def raw_rows(content: bytes) -> list[list[Any]]:
     """Every row of the file's first sheet from row 1 on (empty rows included)."""
-    if is_workbook(content):
+    return next(_sheets(content))
+
+
+def _sheets(content: bytes) -> Iterator[list[list[Any]]]:
+    """The rows of each sheet of a workbook in order; a CSV is one sheet."""
+    if not is_workbook(content):
+        yield list(csv.reader(io.StringIO(decode_csv(content))))
+        return
+    try:
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content))
+        count = len(book.sheet_names)
+    except Exception as exc:  # calamine's errors have no common base worth naming
+        raise FileError(
+            "unreadable", f"无法读取该工作簿 / the workbook cannot be read: {exc}"
+        ) from None
+    for index in range(count):
         try:
-            book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content))
-            return book.get_sheet_by_index(0).to_python(skip_empty_area=False)
-        except Exception as exc:  # calamine's errors have no common base worth naming
+            rows = book.get_sheet_by_index(index).to_python(skip_empty_area=False)
+        except Exception as exc:
             raise FileError(
                 "unreadable", f"无法读取该工作簿 / the workbook cannot be read: {exc}"
             ) from None
-    return list(csv.reader(io.StringIO(decode_csv(content))))
+        yield rows
+
+
+def read_file(sheet: SheetType, content: bytes, example: dict[str, Any]) -> Table:
+    """The table of the first sheet (of a workbook) that has the sheet type's header:
+    a clerk may have moved the instructions in front of the data."""
+    first_error: FileError | None = None
+    for rows in _sheets(content):
+        try:
+            return table(sheet, rows, example)
+        except FileError as exc:
+            if exc.code != "no_header":
+                raise
+            first_error = first_error or exc
+    raise first_error or FileError("no_header", "文件中没有数据 / the file holds no sheet")
 
 
 def decode_csv(content: bytes) -> str:

@@ -85,11 +85,12 @@ class Converter:
     def convert(self, row: int, cells: list[Any]) -> Converted:
         values: dict[str, Any] = {}
         errors: list[RowError] = []
-        for position, column in enumerate(self.table.columns):
-            if column is None:
-                continue
-            raw = cells[position] if position < len(cells) else None
+        for position, raw in enumerate(cells):
             if is_empty(raw):
+                continue
+            column = self.table.columns[position] if position < len(self.table.columns) else None
+            if column is None:
+                errors.append(_headless(row, position))
                 continue
             try:
                 values[column.path] = read(column, raw)
@@ -194,6 +195,28 @@ class Converter:
                 message = f"{path} is not valid"
             out.append(RowError(row, header, path, code, f"{label}：{zh} / {message}"))
         return out
+
+
+def _headless(row: int, position: int) -> RowError:
+    letter = column_letter(position)
+    return RowError(
+        row,
+        letter,
+        "",
+        "unknown_column",
+        f"第 {letter} 列没有列名，无法确定此值的含义 / column {letter} has no header: "
+        "its value means nothing to the importer",
+    )
+
+
+def column_letter(position: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: how the spreadsheet application names a column."""
+    letters = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 def _failed(errors: list[RowError], column: Column) -> bool:
