@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from nats.js import JetStreamContext
@@ -237,6 +238,26 @@ def _answer_schemas() -> dict[str, Any]:
     return {**schema.pop("$defs", {}), "ErrorAnswer": schema}
 
 
+def _serve_swagger_ui(app: FastAPI) -> None:
+    """/docs from the Swagger UI the project installs (swagger-ui-bundle-v2), so the page
+    works where browsers cannot reach a CDN (a provincial intranet)."""
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def get_docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}/openapi.json",
+            title=f"{app.title}: HTTP API",
+            swagger_js_url=f"{root}/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/docs-assets/swagger-ui.css",
+            swagger_favicon_url="data:,",
+        )
+
+
 def service_app(
     name: str,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
@@ -253,6 +274,8 @@ def service_app(
         version="1.0.0",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        docs_url=None,  # served below from the installed Swagger UI, not from a CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
     _document_answers(app)
@@ -300,6 +323,8 @@ def service_app(
     async def get_asyncapi() -> dict[str, Any]:
         """The AsyncAPI 3.0 document of this service's NATS side."""
         return asyncapi()
+
+    _serve_swagger_ui(app)
 
     @app.get("/asyncapi", tags=["operations"], response_class=HTMLResponse)
     async def get_asyncapi_page() -> HTMLResponse:

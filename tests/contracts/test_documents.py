@@ -83,4 +83,6 @@ async def test_each_service_publishes_both_documents_as_pages(
             assert operation in page.text and spec["action"] in page.text
         docs = await served(app, "/docs")
         assert docs.headers["content-type"].startswith("text/html")
-        assert "/openapi.json" in docs.text
+        assert "/openapi.json" in docs.text and "cdn." not in docs.text  # works offline
+        script = await served(app, "/docs-assets/swagger-ui-bundle.js")
+        assert script.status_code == 200 and "SwaggerUIBundle" in script.text
