@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 import yaml
 
+from shared import settings as settings_module
 from shared.settings import ServiceSettings
 from tests.ops.tools import CRDS, DEPLOY, OVERLAY, ROOT, run, tool
 
@@ -144,6 +145,14 @@ def test_services_read_the_configuration_the_manifests_give(
         assert databases[database] == user, f"{name}: {database} is not owned by {user}"
         assert env["PGPASSWORD"] == f"<qianshou-pg-{user}/password>"
         assert ("QIANSHOU_PII_KEY" in env) == (name == "intake"), "the PII key stays in intake"
+        if name == "reporting" and hasattr(settings_module, "reporting_regions"):
+            # Sharded reporting's own parsing accepts what the shard is given.
+            regions = settings_module.reporting_regions()
+            assert set(regions) == set(env["REPORTING_REGIONS"].split(","))
+            shards = settings_module.reporting_shards()
+            assert all(
+                shards[r] == f"http://{deployment['metadata']['name']}:8083" for r in regions
+            )
 
 
 def test_every_variable_set_is_one_the_code_reads(docs: list[dict[str, Any]]):
