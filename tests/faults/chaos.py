@@ -201,6 +201,7 @@ async def _drive(
         result = await verify.summarise(
             ledger, recorded, js, urls, stack.services["reporting"].url, token("admin")
         )
+        result.update(await verify.reconcile(stack))
         agrees = await verify.resolver_agrees(frontends.http, token("admin"), ledger)
         result.update(chaos.summary(), **late, drained=drained, timeline=chaos.timeline)
         result["resolver_agrees"] = agrees

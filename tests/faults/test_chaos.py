@@ -30,6 +30,8 @@ def _show(summary: dict[str, object]) -> str:
         "poison_missing",
         "healthy_dead_lettered",
         "report_mismatches",
+        "reconcile_exit",
+        "reconcile",
         "lag",
         "not_ready",
         "unexpected_exits",
@@ -50,6 +52,7 @@ async def test_chaos_run_loses_nothing_and_doubles_nothing() -> None:
     assert summary["duplicated"] == 0, _show(summary)
     assert summary["phantom"] == 0, _show(summary)
     assert summary["report_mismatches"] == [], _show(summary)
+    assert summary["reconcile_exit"] == 0, _show(summary)
     assert summary["poison_missing"] == [] and summary["dead_lettered"] > 0, _show(summary)
     assert summary["ok"], _show(summary)
 
@@ -62,4 +65,5 @@ async def test_negative_control_without_idempotency_is_caught() -> None:
     shutil.rmtree(str(summary["workdir"]), ignore_errors=True)  # a failed run keeps it
     assert summary["duplicated"] > 0, _show(summary)
     assert summary["report_mismatches"], _show(summary)
+    assert summary["reconcile_exit"] == 1 and summary["reconcile"], _show(summary)
     assert not summary["ok"]

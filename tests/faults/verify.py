@@ -4,11 +4,13 @@ intake, then measure every store, the report, the dead letters and the lag."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 import httpx
 from nats.js import JetStreamContext
 
+from deploy.stack import Stack
 from tests.faults import checks
 from tests.faults.ledger import Key, Ledger
 from tests.faults.truth import differences, expected_summary
@@ -130,6 +132,29 @@ async def summarise(
     }
 
 
+async def reconcile(stack: Stack) -> dict[str, Any]:
+    """`qianshou reporting reconcile` over the whole run: every KPI of every scope
+    recomputed from EVENTS must equal what reporting serves."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "deploy.cli",
+        "reporting",
+        "reconcile",
+        env=stack.service_env("reporting"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 900)
+    lines = out.decode(errors="replace").strip().splitlines()
+    return {
+        "reconcile_exit": proc.returncode,
+        "reconcile": [line for line in lines if line.startswith("DIFF")][:10]
+        or lines[-1:]
+        or err.decode(errors="replace").splitlines()[-3:],
+    }
+
+
 def passed(result: dict[str, Any]) -> bool:
     """The issue's acceptance, all at once."""
     probes_ok = all(k == "conflict" or k.startswith("unknown") for k in result["conflict_probes"])
@@ -138,6 +163,7 @@ def passed(result: dict[str, Any]) -> bool:
         and result["duplicated"] == 0
         and result["phantom"] == 0
         and not result["report_mismatches"]
+        and result.get("reconcile_exit") == 0
         and not result["poison_missing"]
         and not result["healthy_dead_lettered"]
         and not any(result["lag"].values())
