@@ -15,12 +15,10 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Protocol
 
-try:
-    from zoneinfo import ZoneInfo
-
-    CHINA: tzinfo = ZoneInfo("Asia/Shanghai")
-except Exception:  # no tz database on the machine: China has kept UTC+8 since 1991
-    CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+# SPEC: China time is Asia/Shanghai, UTC+8. A fixed offset rather than the tz database:
+# China kept daylight saving time from 1986 to 1991, and a visit in the summer of 1988
+# must fall on the same date in every service, the reconciliation and every spreadsheet.
+CHINA: tzinfo = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 class Clock(Protocol):

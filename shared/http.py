@@ -27,7 +27,6 @@ from shared.asyncapi_html import render as render_asyncapi
 from shared.db import unavailable
 from shared.errors import (
     Conflict,
-    FieldError,
     Forbidden,
     Gone,
     Invalid,
@@ -92,19 +91,6 @@ def status_of(refusal: Refusal) -> int:
 
 def refusal_response(refusal: Refusal) -> Response:
     return json_response(refusal.body(), status_of(refusal), refusal.headers)
-
-
-def ApiError(
-    status: int,
-    code: str,
-    message: str,
-    errors: list[FieldError] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Refusal:
-    """Deprecated: raise a kind from shared.errors. Kept so work written against the old
-    helper still answers the same; it builds the refusal of that status."""
-    kind = next((k for k, s in STATUS.items() if s == status), Refusal)
-    return kind(message, errors, code=code, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from services.intake.sheets.columns import Column
+from shared.clock import CHINA
 
-BEIJING = timezone(timedelta(hours=8))
 _EXCEL_EPOCH = date(1899, 12, 30)  # serial 61 is 1900-03-01 (Excel counts a 29 Feb 1900)
 _SERIAL_MIN, _SERIAL_MAX = 61, 2958465
 _TRUE = {"是", "true", "yes", "y", "1", "对"}
@@ -182,7 +182,7 @@ def _serial_date(serial: float) -> date:
 def as_datetime(value: Any) -> datetime:
     """A moment; without an offset it is Beijing time."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=BEIJING)
+        return value if value.tzinfo else value.replace(tzinfo=CHINA)
     if isinstance(value, date):
         raise _missing_time(value.isoformat())
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -190,7 +190,7 @@ def as_datetime(value: Any) -> datetime:
             raise _missing_time(f"{value:g}")
         day = _serial_date(math.floor(value))
         seconds = round((value - math.floor(value)) * 86400)
-        return datetime.combine(day, time(0), BEIJING) + timedelta(seconds=seconds)
+        return datetime.combine(day, time(0), CHINA) + timedelta(seconds=seconds)
     text = normalise(str(value))
     match = _TIME.match(text)
     if match is None:
@@ -210,9 +210,9 @@ def as_datetime(value: Any) -> datetime:
         raise CellError(
             "invalid_datetime", f"“{text}”中的时刻不存在", f"{text!r} holds no valid time of day"
         ) from None
-    zone: tzinfo = BEIJING
+    zone: tzinfo = CHINA
     if match["tz"]:
-        zone = datetime.fromisoformat(f"2000-01-01T00:00{match['tz']}").tzinfo or BEIJING
+        zone = datetime.fromisoformat(f"2000-01-01T00:00{match['tz']}").tzinfo or CHINA
     return datetime.combine(day, clock, zone)
 
 

@@ -26,7 +26,7 @@ from services.intake.sheets.columns import SheetType
 from services.intake.sheets.reader import Table
 from services.intake.sheets.rows import Converted, Converter, RowError
 from shared.db import unavailable
-from shared.errors import Refusal, Unavailable
+from shared.errors import Refusal, Unavailable, field_error
 from shared.tokens import Principal
 
 log = logging.getLogger(__name__)
@@ -181,7 +181,7 @@ class Importer:
                 await self._wait(import_id, float((exc.headers or {}).get("Retry-After", "1")))
                 continue
             except Refusal as exc:  # the batch as a whole (e.g. not the caller's agency)
-                error = {"code": exc.code, "path": "", "message": exc.message}
+                error = field_error("", exc.message, exc.code)
                 return [{"status": "rejected", "errors": [error]} for _ in events]
             except Exception as exc:
                 if not unavailable(exc):
