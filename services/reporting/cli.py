@@ -64,6 +64,8 @@ async def _reconcile(args: argparse.Namespace) -> int:
         await pool.close()
     for difference in outcome.differences:
         print(difference.line())
+    for kpi in outcome.unchecked:
+        print(f"UNCHECKED {kpi}: served, but reconcile does not recompute it (docs/adding.md)")
     summary: dict[str, Any] = {"events": len(events), **outcome.report(rules)}
     print(orjson.dumps(summary).decode())
     return 1 if outcome.differences else 0

@@ -110,6 +110,11 @@ def differences(
     return out
 
 
+def unchecked(served: dict[str, Any], recomputed: dict[str, Any]) -> list[str]:
+    """KPIs reporting serves that the plain recomputation does not know (yet)."""
+    return sorted(set(served) - set(recomputed) - {"scope", "breakdown"})
+
+
 def _same(got: Any, want: Any) -> bool:
     if isinstance(want, datetime) and isinstance(got, str):
         return datetime.fromisoformat(got) == want

@@ -7,7 +7,7 @@ has not applied yet are differences too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -18,7 +18,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from services.reporting import summary as served
 from services.reporting.consumer import CONSUMER
-from services.reporting.reconcile.compare import Difference, differences, scopes
+from services.reporting.reconcile.compare import Difference, differences, scopes, unchecked
 from services.reporting.reconcile.plain import IMPLEMENTED, History, Rules, Scope, kpis
 from shared.consumer import Poison, decode
 from shared.events import Canonical
@@ -65,11 +65,13 @@ async def read_events(
 class Outcome:
     scopes: int
     differences: list[Difference]
+    unchecked: list[str] = field(default_factory=list)  # served KPIs not recomputed
 
     def report(self, rules: Rules) -> dict[str, Any]:
         return {
             "scopes": self.scopes,
             "differences": len(self.differences),
+            "unchecked": self.unchecked,
             "rules": {k: v for k, v in vars(rules).items()},
         }
 
@@ -86,11 +88,14 @@ async def reconcile(
     history = History(events, rules)
     checked = scopes(history, today, region, start, end)
     found: list[Difference] = []
+    unknown: set[str] = set()
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         for scope in checked:
             figures = await served.summary(conn, _served_scope(scope, today))
-            found += differences(scope, figures, kpis(history, scope, today))
-    return Outcome(len(checked), found)
+            recomputed = kpis(history, scope, today)
+            found += differences(scope, figures, recomputed)
+            unknown.update(unchecked(figures, recomputed))
+    return Outcome(len(checked), found, sorted(unknown))
 
 
 def _served_scope(scope: Scope, today: date) -> served.Scope:
