@@ -97,7 +97,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print("\nQianshou is up:")
         for name, proc in stack.services.items():
             print(
-                f"  {name:<11} {proc.url}   (docs {proc.url}/docs, AsyncAPI {proc.url}/asyncapi.json)"
+                f"  {name:<11} {proc.url}   (docs {proc.url}/docs, AsyncAPI {proc.url}/asyncapi)"
             )
         print(f"  NATS        {stack.nats_url}")
         if args.nats_nodes > 1:
