@@ -96,9 +96,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         stack.wait_ready(timeout_s=120)
         print("\nQianshou is up:")
         for name, proc in stack.services.items():
-            print(
-                f"  {name:<11} {proc.url}   (docs {proc.url}/docs, AsyncAPI {proc.url}/asyncapi)"
-            )
+            print(f"  {name:<11} {proc.url}   (docs {proc.url}/docs, AsyncAPI {proc.url}/asyncapi)")
         print(f"  NATS        {stack.nats_url}")
         if args.nats_nodes > 1:
             print(f"  for the CLI export NATS_URL={stack.nats_url}")
