@@ -26,32 +26,39 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from deploy.demo import reference_programme
+    from deploy.demo import reference_programme, sender
 
-    counts = publish(args.intake_url, reference_programme())
+    counts = publish(args.intake_url, reference_programme(), sender=sender)
     print("demo published:", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return 0 if not counts.get("rejected") and not counts.get("conflict") else 1
 
 
-def agency_token(agency_id: str) -> str:
-    """A token for `agency_id` signed with the local stack's secret."""
-    return issue(token_secrets()[0], Principal(role="agency", agency_id=agency_id))
+def local_token(principal: Principal) -> str:
+    """A token for `principal` signed with the local stack's secret."""
+    return issue(token_secrets()[0], principal)
+
+
+def own_agency(event: dict[str, Any]) -> Principal:
+    """The default sender of an event: the agency it is reported for."""
+    return Principal(role="agency", agency_id=event["agency_id"])
 
 
 def publish(
     intake_url: str,
     events: list[dict[str, Any]],
-    token_for: Callable[[str], str] = agency_token,
+    token_for: Callable[[Principal], str] = local_token,
+    sender: Callable[[dict[str, Any]], Principal] = own_agency,
     batch: int = 500,
 ) -> dict[str, int]:
-    """Post events to intake in batches, each agency with its own token."""
+    """Post events to intake in batches, each sender (`sender(event)`) with its own token;
+    senders go in the order of their first event, each sender's events in order."""
     counts: dict[str, int] = {}
     with httpx.Client(base_url=intake_url, timeout=60) as client:
-        by_agency: dict[str, list[dict[str, Any]]] = {}
+        by_sender: dict[Principal, list[dict[str, Any]]] = {}
         for event in events:
-            by_agency.setdefault(event["agency_id"], []).append(event)
-        for agency, items in by_agency.items():
-            token = token_for(agency)
+            by_sender.setdefault(sender(event), []).append(event)
+        for principal, items in by_sender.items():
+            token = token_for(principal)
             for start in range(0, len(items), batch):
                 resp = client.post(
                     "/v1/events",
@@ -107,7 +114,9 @@ def cmd_up(args: argparse.Namespace) -> int:
                 f"  NATS metrics {metrics_url}  (the NATS exporter's names: deploy/natsmetrics.py)"
             )
         if args.demo:
-            counts = publish(stack.services["intake"].url, _demo_events())
+            from deploy.demo import sender
+
+            counts = publish(stack.services["intake"].url, _demo_events(), sender=sender)
             print(
                 "demo programme published:",
                 ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),

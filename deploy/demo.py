@@ -7,6 +7,10 @@ its staff. Figures the report must show: 30 elders in difficulty, 69 given home
 medication, 48 psychological comfort, 208 lecture attendances, 8 close contacts helped
 with proxy shopping, 42 staff-days in the first programme year, 2 incubated agencies.
 
+The registry (the agencies and the pairing) is published by the Jilin Provincial Civil
+Affairs Department (province token, region 22), as the department pairs the agencies and
+registers those the pairing incubated; everything else by the agency it is reported for.
+
 Ids are fixed (uuid5), so publishing the demo twice only yields duplicates. The names,
 ID numbers and phones are made up.
 """
@@ -20,9 +24,12 @@ from typing import Any
 
 from shared.clock import CHINA
 from shared.events import TRAINING_KINDS
+from shared.tokens import Principal
 
 PAIRING = "jl-2019-lanxing-wenhua"
 PROJECT = "qingnuan-xiyang"
+PROVINCE = "22"  # Jilin: the department that made the pairing
+REGISTRY = ("agency-registered", "pairing-established")
 _NS = uuid.UUID("6f1b8a40-5d0c-4a57-9a42-0d3b3c9b1a01")
 
 
@@ -56,8 +63,8 @@ def _id_number(n: int) -> str:
 
 
 def agencies(incubated: bool = False) -> Iterator[dict[str, Any]]:
-    """The agencies that register themselves or, with `incubated`, the ones the pairing
-    incubated, which its assisting agency (Lanxing) registers once the pairing exists."""
+    """The agencies registered before the pairing or, with `incubated`, the ones the
+    pairing incubated, registered once the pairing exists."""
     rows = [
         (
             "lanxing",
@@ -96,7 +103,7 @@ def agencies(incubated: bool = False) -> Iterator[dict[str, Any]]:
         if (pairing is not None) != incubated:
             continue
         yield _event(
-            "lanxing" if pairing else agency_id,
+            agency_id,
             "agency-registered",
             _day(on),
             {
@@ -347,6 +354,13 @@ def milestones() -> Iterator[dict[str, Any]]:
             },
             milestone,
         )
+
+
+def sender(event: dict[str, Any]) -> Principal:
+    """Who publishes an event of the demo: the province the registry, agencies the rest."""
+    if event["type"] in REGISTRY:
+        return Principal("province", region=PROVINCE)
+    return Principal("agency", agency_id=event["agency_id"])
 
 
 def reference_programme() -> list[dict[str, Any]]:

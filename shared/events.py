@@ -230,6 +230,9 @@ class ClientRegistered(ClientProfile):
 class VisitLogged(Contract):
     visit_id: Ident
     client_id: ClientId
+    # The client's agency when it is not the sender's (SPEC 3.6: assisting staff visit the
+    # assisted side's clients); a client is always (client's agency, client_id).
+    client_agency_id: AgencyId | None = None
     worker_id: Ident
     service: Service
     started_at: Moment
@@ -355,11 +358,21 @@ class Envelope(Contract):
 E = TypeVar("E", bound="Envelope")
 
 
+class Submitter(Contract):
+    """Who submitted an event (SPEC 3.6): an agency (its id), a province (its region
+    prefix), admin, or a service emitting its own events (its name)."""
+
+    kind: Literal["agency", "province", "admin", "service"]
+    id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 class Canonical(Envelope):
     """An event as stored and published by intake (or emitted by a service)."""
 
     region_code: RegionPrefix | Literal["unassigned"]
     recorded_at: AwareDatetime
+    # Absent only on events recorded before intake kept it.
+    submitted_by: Submitter | None = None
 
 
 def _variant(base: type[E], type_name: str, payload: type[Contract]) -> type[E]:
@@ -390,7 +403,9 @@ def canonical_model(type_name: str) -> type[Canonical]:
     return _CANONICAL[type_name]
 
 
-def canonical_of(event: Envelope, region_code: str, recorded_at: datetime) -> Canonical:
+def canonical_of(
+    event: Envelope, region_code: str, recorded_at: datetime, submitted_by: Submitter | None = None
+) -> Canonical:
     """The canonical form of an accepted incoming event: personal data removed."""
     payload = event.payload
     if isinstance(payload, ClientRegistered):
@@ -405,6 +420,7 @@ def canonical_of(event: Envelope, region_code: str, recorded_at: datetime) -> Ca
         payload=payload,
         region_code=region_code,
         recorded_at=recorded_at,
+        submitted_by=submitted_by,
     )
 
 
@@ -422,6 +438,7 @@ def service_event(
         payload=payload,
         region_code=region_code,
         recorded_at=at,
+        submitted_by=Submitter(kind="service", id=agency_id),
     )
 
 

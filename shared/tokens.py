@@ -13,6 +13,8 @@ from typing import Literal
 
 import jwt
 
+from shared.regions import prefix_problem
+
 Role = Literal["agency", "province", "admin"]
 ISSUER = "qianshou"
 DEFAULT_TTL_S = 30 * 24 * 3600
@@ -30,6 +32,14 @@ class Principal:
     agency_id: str | None = None
     region: str | None = None
     token_id: str | None = field(default=None, compare=False)  # jti, for revocation
+
+    @property
+    def kind_and_id(self) -> tuple[str, str]:
+        """Who submitted an event, as the canonical event records it."""
+        return self.role, self.agency_id or self.region or "admin"
+
+    def is_agency(self, agency_id: str | None) -> bool:
+        return self.role == "agency" and agency_id is not None and self.agency_id == agency_id
 
     @property
     def caller(self) -> str:
@@ -55,8 +65,12 @@ def issue(secret: str, principal: Principal, ttl_s: int = DEFAULT_TTL_S) -> str:
     """A signed token for `principal`, valid for `ttl_s` seconds."""
     if principal.role == "agency" and not principal.agency_id:
         raise ValueError("an agency token needs an agency id")
-    if principal.role == "province" and not principal.region:
-        raise ValueError("a province token needs a region code")
+    if principal.role == "province":
+        if not principal.region:
+            raise ValueError("a province token needs a region prefix, e.g. --region 22")
+        problem = prefix_problem(principal.region)
+        if problem:
+            raise ValueError(problem)
     now = int(time.time())
     claims: dict[str, object] = {
         "iss": ISSUER,
@@ -104,5 +118,7 @@ def verify(token: str, secrets: tuple[str, ...], allow_expired: bool = False) ->
             role == "province" and not principal.region
         ):
             raise TokenError("invalid token: role without its scope")
+        if role == "province" and prefix_problem(principal.region or ""):
+            raise TokenError(f"invalid token: {prefix_problem(principal.region or '')}")
         return principal
     raise TokenError("invalid token: bad signature") from last

@@ -12,7 +12,15 @@ from typing import Any, Literal
 import orjson
 
 from shared.errors import FieldError, Forbidden, Malformed, TooLarge, field_error
-from shared.events import SERVICE_SENDERS, AgencyRegistered, Canonical, Envelope, canonical_of
+from shared.events import (
+    SERVICE_SENDERS,
+    AgencyRegistered,
+    Canonical,
+    Envelope,
+    Submitter,
+    canonical_of,
+)
+from shared.identity import business_key
 from shared.subjects import UNASSIGNED_REGION, event, msg_id
 from shared.tokens import Principal
 from shared.validation import validate_incoming
@@ -30,6 +38,8 @@ class Submission:
     errors: list[FieldError]
     status: Status | None = None
     fingerprint: bytes = b""
+    content: bytes = b""  # keyed hash of the payload alone: equal for the same fact re-sent
+    duplicate_of: tuple[str, str] | None = None  # the event with the same business key
 
     @property
     def event_id(self) -> str | None:
@@ -43,8 +53,23 @@ class Submission:
         assert self.event is not None
         return self.event.agency_id, self.event.event_id
 
+    @property
+    def business_key(self) -> tuple[str, str] | None:
+        assert self.event is not None
+        return business_key(self.event.agency_id, self.event.payload)
+
     def result(self) -> dict[str, Any]:
-        return {"event_id": self.event_id, "status": self.status, "errors": self.errors}
+        out: dict[str, Any] = {
+            "event_id": self.event_id,
+            "status": self.status,
+            "errors": self.errors,
+        }
+        if self.duplicate_of is not None:
+            out["duplicate_of"] = {
+                "agency_id": self.duplicate_of[0],
+                "event_id": self.duplicate_of[1],
+            }
+        return out
 
 
 @dataclass
@@ -110,6 +135,38 @@ def fingerprint(event: Envelope, key: bytes) -> bytes:
     return hmac.new(key, content, hashlib.sha256).digest()
 
 
+def content(event: Envelope, key: bytes) -> bytes:
+    """A keyed hash of the payload alone: what makes a re-sent fact or entity the same
+    one under a new event id (SPEC 3.6, business identity)."""
+    body = orjson.dumps(event.payload.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return hmac.new(key, event.type.encode() + b"\0" + body, hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class InForce:
+    """The event in force for a business key: its key and content hash."""
+
+    agency_id: str
+    event_id: str
+    content: bytes
+
+
+def settle_business_keys(subs: list[Submission], in_force: dict[tuple[str, str], InForce]) -> None:
+    """An event whose business key names something with identical content is a duplicate
+    naming the event it repeats; different content goes on (a correction or a change).
+    Taken in order, so a fact repeated within one request counts once too."""
+    current = dict(in_force)
+    for sub in subs:
+        key = sub.business_key
+        if key is None:
+            continue
+        found = current.get(key)
+        if found is not None and hmac.compare_digest(found.content, sub.content):
+            sub.status, sub.duplicate_of = "duplicate", (found.agency_id, found.event_id)
+        else:
+            current[key] = InForce(sub.key[0], sub.key[1], sub.content)
+
+
 def settle_repeats_within(request: Request) -> None:
     """An id that occurs twice in one request: the first counts, the others are repeats."""
     seen: dict[tuple[str, str], bytes] = {}
@@ -148,10 +205,20 @@ class Publication:
     body: bytes
 
 
-def publication(incoming: Envelope, region_code: str | None, recorded_at: datetime) -> Publication:
+def submitter(principal: Principal) -> Submitter:
+    kind, ident = principal.kind_and_id
+    return Submitter(kind=kind, id=ident)
+
+
+def publication(
+    incoming: Envelope,
+    region_code: str | None,
+    recorded_at: datetime,
+    submitted_by: Submitter | None = None,
+) -> Publication:
     """The canonical form of an accepted event and where it goes on EVENTS."""
     region = region_code or UNASSIGNED_REGION
-    canonical = canonical_of(incoming, region, recorded_at)
+    canonical = canonical_of(incoming, region, recorded_at, submitted_by)
     body = orjson.dumps(canonical.model_dump(mode="json"))
     return Publication(
         canonical=canonical,

@@ -48,7 +48,7 @@ class Intake:
         regions = await store.regions_of(self.pool, request.agencies)
         regions = {**domain.registered_regions(request), **regions}
         domain.authorize(principal, request, regions)
-        accepted = await store.record(self.pool, request, self.vault)
+        accepted = await store.record(self.pool, request, self.vault, principal)
         if accepted:
             self.relay_wakeup.set()
         for sub in request.submissions:

@@ -11,51 +11,69 @@ from typing import Any
 
 import asyncpg
 
-from services.intake import clients, references
+from services.intake import authority, clients
 from services.intake.domain import (
+    InForce,
     Publication,
     Request,
     Submission,
+    content,
     fingerprint,
     publication,
     settle_against_log,
+    settle_business_keys,
     settle_repeats_within,
+    submitter,
 )
 from services.intake.personal import Vault
-from shared import faults
-from shared.events import AgencyRegistered
+from shared import faults, regions
+from shared.events import (
+    AgencyRegistered,
+    EventRetracted,
+    PairingEstablished,
+    ProjectStarted,
+    canonical_events,
+)
+from shared.tokens import Principal
 
 
 async def regions_of(conn: asyncpg.Connection | asyncpg.Pool, agencies: set[str]) -> dict[str, str]:
+    """The region in force of each agency that has one (shared/regions.py)."""
     rows = await conn.fetch(
-        "SELECT agency_id, region_code FROM agencies WHERE agency_id = ANY($1::text[])",
+        "SELECT agency_id, region_code FROM agency_regions WHERE agency_id = ANY($1::text[])",
         list(agencies),
     )
     return {r["agency_id"]: r["region_code"] for r in rows}
 
 
-async def record(pool: asyncpg.Pool, request: Request, vault: Vault) -> list[Submission]:
-    """Store the request's valid events; settle each one's status. Returns those accepted."""
+async def record(
+    pool: asyncpg.Pool, request: Request, vault: Vault, principal: Principal
+) -> list[Submission]:
+    """Store the request's valid events the principal may send; settle each one's status.
+    Returns those accepted."""
     key = vault.content_key()
     for sub in request.valid:
         assert sub.event is not None
         sub.fingerprint = fingerprint(sub.event, key)
+        sub.content = content(sub.event, key)
     settle_repeats_within(request)
     async with pool.acquire() as conn, conn.transaction():
         await _settle_known(conn, request.valid)
-        claims = await _check_references(conn, request.valid)
+        await _lock(conn, request.valid)
+        known = await load_known(conn, request.valid)
+        authority.check(principal, request.valid, known)
+        settle_business_keys(request.valid, await _in_force(conn, request.valid))
         fresh = request.valid
         if not fresh:
             return []
-        await _register_agencies(conn, fresh)
-        regions = await regions_of(conn, {s.event.agency_id for s in fresh if s.event})
         # A microsecond apart, in request order: a report's as_of (the newest recorded_at
         # reflected) then tells exactly how far into a request it has got.
         now = datetime.now(UTC)
+        times = [now + timedelta(microseconds=i) for i in range(len(fresh))]
+        regions = await _regions_for(conn, fresh, times)
+        by = submitter(principal)
         pubs = [
-            publication(s.event, regions.get(s.event.agency_id), now + timedelta(microseconds=i))
-            for i, s in enumerate(fresh)
-            if s.event
+            publication(s.event, regions[i], times[i], by) for i, s in enumerate(fresh) if s.event
         ]
         seqs = await _append(conn, fresh, pubs)
         raced = [s for s in fresh if s.key not in seqs]
@@ -64,39 +82,254 @@ async def record(pool: asyncpg.Pool, request: Request, vault: Vault) -> list[Sub
         for sub, _ in accepted:
             sub.status = "accepted"
         await _fill_outbox(conn, [(seqs[s.key], p) for s, p in accepted])
-        await _keep_owners(conn, claims)
+        await _keep_owners(conn, [s for s, _ in accepted])
+        await _keep_registrations(conn, accepted)
+        await _keep_business_keys(conn, accepted)
         await clients.keep(conn, vault, [(seqs[s.key], s) for s, _ in accepted])
     faults.point("intake.after_commit")  # committed, not yet answered nor published
     return [s for s, _ in accepted]
 
 
-async def _check_references(conn: asyncpg.Connection, subs: list[Submission]) -> references.Owners:
-    """Reject what the payloads may not claim; returns the ids newly claimed. The ids are
-    locked first, so two requests cannot both claim one."""
-    ids = references.claimed_ids(subs)
-    for kind, ident in ids:
+async def _lock(conn: asyncpg.Connection, subs: list[Submission]) -> None:
+    """Two requests cannot both claim one pairing or project id, nor both add a fact under
+    one business key: lock them (sorted, one statement) before deciding."""
+    keys = {f"{k}:{i}" for k, i in authority_ids(subs)}
+    keys |= {f"{bk[0]}:{bk[1]}" for s in subs if (bk := s.business_key)}
+    keys |= {f"agency:{a}" for a in _registered(subs)}
+    if keys:
         await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{kind}:{ident}"
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) k",
+            sorted(keys),
         )
-    rows = await conn.fetch(
-        "SELECT o.* FROM owned_ids o JOIN unnest($1::text[], $2::text[]) AS k(kind, id)"
-        " USING (kind, id)",
-        [k for k, _ in ids],
-        [i for _, i in ids],
-    )
-    owners = {
-        (r["kind"], r["id"]): references.Owner(r["agency_id"], r["assisting"], r["assisted"])
-        for r in rows
+
+
+def _registered(subs: list[Submission]) -> set[str]:
+    return {
+        s.event.payload.agency_id
+        for s in subs
+        if s.event is not None and isinstance(s.event.payload, AgencyRegistered)
     }
-    return references.check(subs, owners)
 
 
-async def _keep_owners(conn: asyncpg.Connection, claims: references.Owners) -> None:
-    if claims:
+def authority_ids(subs: list[Submission]) -> list[tuple[str, str]]:
+    """The pairing and project ids a request mentions."""
+    found: set[tuple[str, str]] = set()
+    for sub in subs:
+        payload = sub.event.payload if sub.event else None
+        for name in ("pairing_id", "incubated_by_pairing_id"):
+            if value := getattr(payload, name, None):
+                found.add(("pairing", value))
+        if value := getattr(payload, "project_id", None):
+            found.add(("project", value))
+    return sorted(found)
+
+
+async def load_known(conn: asyncpg.Connection, subs: list[Submission]) -> authority.Known:
+    """What the authorisation of these events needs to know (authority.Known)."""
+    known = authority.Known()
+    ids = authority_ids(subs)
+    projects = [i for k, i in ids if k == "project"]
+    for r in await conn.fetch(
+        "SELECT id, agency_id FROM owned_ids WHERE kind = 'project' AND id = ANY($1::text[])",
+        projects,
+    ):
+        known.projects[r["id"]] = r["agency_id"]
+    agencies: set[str] = set(known.projects.values())
+    for sub in subs:
+        assert sub.event is not None
+        agencies.add(sub.event.agency_id)
+        for name in ("agency_id", "client_agency_id", "assisting_agency_id", "assisted_agency_id"):
+            if value := getattr(sub.event.payload, name, None):
+                agencies.add(value)
+    for r in await conn.fetch(
+        "SELECT agency_id, region_code, incubated_by FROM agency_regions"
+        " WHERE agency_id = ANY($1::text[])",
+        sorted(agencies),
+    ):
+        known.regions[r["agency_id"]] = r["region_code"]
+        known.incubated_by[r["agency_id"]] = r["incubated_by"]
+    pairings = {i for k, i in ids if k == "pairing"} | {p for p in known.incubated_by.values() if p}
+    for r in await conn.fetch(
+        "SELECT id, assisting, assisted FROM owned_ids WHERE kind = 'pairing'"
+        " AND (id = ANY($1::text[]) OR assisting = ANY($2::text[]) OR assisted = ANY($2::text[]))",
+        sorted(pairings),
+        sorted(agencies),
+    ):
+        known.pairings[r["id"]] = authority.Pairing(r["assisting"], r["assisted"])
+    await _load_targets(conn, subs, known)
+    return known
+
+
+async def _load_targets(
+    conn: asyncpg.Connection, subs: list[Submission], known: authority.Known
+) -> None:
+    targets = [
+        (s.event.agency_id, s.event.payload.target_event_id)
+        for s in subs
+        if s.event is not None and isinstance(s.event.payload, EventRetracted)
+    ]
+    if not targets:
+        return
+    rows = await conn.fetch(
+        "SELECT l.agency_id, l.event_id, l.canonical FROM event_log l"
+        " JOIN unnest($1::text[], $2::text[]) AS k(a, e) ON l.agency_id = k.a AND l.event_id = k.e",
+        [t[0] for t in targets],
+        [t[1] for t in targets],
+    )
+    for r in rows:
+        event = canonical_events.validate_json(r["canonical"])
+        known.targets[(r["agency_id"], r["event_id"])] = authority.Target(event.type, event.payload)
+
+
+async def _in_force(
+    conn: asyncpg.Connection, subs: list[Submission]
+) -> dict[tuple[str, str], InForce]:
+    """The event in force for each business key the request names."""
+    keys = sorted({bk for s in subs if (bk := s.business_key)})
+    if not keys:
+        return {}
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (b.kind, b.key) b.kind, b.key, b.event_agency, b.event_id, b.content"
+        " FROM business_keys b JOIN unnest($1::text[], $2::text[]) AS k(kind, key)"
+        " USING (kind, key) WHERE NOT b.retracted"
+        " ORDER BY b.kind, b.key, b.occurred_at DESC, b.recorded_at DESC",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+    )
+    return {
+        (r["kind"], r["key"]): InForce(r["event_agency"], r["event_id"], r["content"]) for r in rows
+    }
+
+
+async def _regions_for(
+    conn: asyncpg.Connection, subs: list[Submission], times: list[datetime]
+) -> list[str | None]:
+    """The region each event is published under: its agency's region in force by the one
+    rule (shared/regions.py), counting the registrations earlier in this request."""
+    agencies = {s.event.agency_id for s in subs if s.event}
+    rows = await conn.fetch(
+        "SELECT g.* FROM agency_regions a JOIN agency_registrations g"
+        " USING (event_agency, event_id) WHERE a.agency_id = ANY($1::text[])",
+        sorted(agencies),
+    )
+    current = {r["agency_id"]: _registration(r) for r in rows}
+    out: list[str | None] = []
+    for sub, at in zip(subs, times, strict=True):
+        assert sub.event is not None
+        payload = sub.event.payload
+        if isinstance(payload, AgencyRegistered):
+            mine = regions.Registration(
+                payload.agency_id, payload.region_code, sub.event.occurred_at, at,
+                sub.event.agency_id, sub.event.event_id,
+            )  # fmt: skip
+            chosen = regions.in_force(r for r in (current.get(payload.agency_id), mine) if r)
+            if chosen is not None:
+                current[payload.agency_id] = chosen
+        found = current.get(sub.event.agency_id)
+        out.append(found.region_code if found else None)
+    return out
+
+
+def _registration(r: asyncpg.Record) -> regions.Registration:
+    return regions.Registration(
+        r["agency_id"], r["region_code"], r["occurred_at"], r["recorded_at"],
+        r["event_agency"], r["event_id"], r["role"], r["incubated_by"], r["retracted"],
+    )  # fmt: skip
+
+
+async def _keep_owners(conn: asyncpg.Connection, subs: list[Submission]) -> None:
+    """Pairing ids (with their sides, which never change) and project ids (with their
+    agency) are held by the first accepted event that names them."""
+    rows: list[tuple[str, str, str, str | None, str | None]] = []
+    for sub in subs:
+        p = sub.event.payload if sub.event else None
+        if isinstance(p, PairingEstablished):
+            rows.append(
+                ("pairing", p.pairing_id, sub.key[0], p.assisting_agency_id, p.assisted_agency_id)
+            )
+        elif isinstance(p, ProjectStarted):
+            rows.append(("project", p.project_id, p.agency_id, None, None))
+    if rows:
         await conn.executemany(
             "INSERT INTO owned_ids (kind, id, agency_id, assisting, assisted)"
             " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            [(k, i, o.agency_id, o.assisting, o.assisted) for (k, i), o in claims.items()],
+            rows,
+        )
+
+
+async def _keep_registrations(
+    conn: asyncpg.Connection, accepted: list[tuple[Submission, Publication]]
+) -> None:
+    """Registrations and retractions of them settle the agencies' regions by the one rule.
+    Only accepted events get here: a request answered `conflict` changes no region."""
+    found = []
+    targets = []
+    for sub, pub in accepted:
+        p = pub.canonical.payload
+        if isinstance(p, AgencyRegistered):
+            found.append((sub, pub, p))
+        elif isinstance(p, EventRetracted):
+            targets.append((sub.key[0], p.target_event_id))
+    already = await _retracted_before(conn, [s.key for s, _, _ in found])
+    await regions.record(
+        conn,
+        [
+            (
+                regions.Registration(
+                    p.agency_id, p.region_code, pub.canonical.occurred_at,
+                    pub.canonical.recorded_at, sub.key[0], sub.key[1], p.role,
+                    p.incubated_by_pairing_id, sub.key in already,
+                ),
+                p.registered_on,
+            )
+            for sub, pub, p in found
+        ],
+    )  # fmt: skip
+    await regions.retract(conn, targets)
+
+
+async def _retracted_before(
+    conn: asyncpg.Connection, keys: list[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Events whose retraction was recorded before them (references arrive in any order)."""
+    if not keys:
+        return set()
+    rows = await conn.fetch(
+        "SELECT agency_id, canonical->'payload'->>'target_event_id' AS target FROM event_log"
+        " WHERE type = 'event-retracted' AND agency_id = ANY($1::text[])"
+        " AND canonical->'payload'->>'target_event_id' = ANY($2::text[])",
+        sorted({k[0] for k in keys}),
+        sorted({k[1] for k in keys}),
+    )
+    return {(r["agency_id"], r["target"]) for r in rows} & set(keys)
+
+
+async def _keep_business_keys(
+    conn: asyncpg.Connection, accepted: list[tuple[Submission, Publication]]
+) -> None:
+    rows = [
+        (bk[0], bk[1], s.key[0], s.key[1], p.canonical.occurred_at, p.canonical.recorded_at,
+         s.content)
+        for s, p in accepted
+        if (bk := s.business_key)
+    ]  # fmt: skip
+    if rows:
+        await conn.executemany(
+            "INSERT INTO business_keys (kind, key, event_agency, event_id, occurred_at,"
+            " recorded_at, content) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            rows,
+        )
+    targets = [
+        (s.key[0], p.canonical.payload.target_event_id)
+        for s, p in accepted
+        if isinstance(p.canonical.payload, EventRetracted)
+    ]
+    if targets:
+        await conn.execute(
+            "UPDATE business_keys b SET retracted = true FROM unnest($1::text[], $2::text[])"
+            " AS k(a, e) WHERE b.event_agency = k.a AND b.event_id = k.e",
+            [t[0] for t in targets],
+            [t[1] for t in targets],
         )
 
 
@@ -114,27 +347,6 @@ async def _settle_known(conn: asyncpg.Connection, subs: list[Submission]) -> Non
     for sub in subs:
         if sub.key in known:
             settle_against_log(sub, known[sub.key])
-
-
-async def _register_agencies(conn: asyncpg.Connection, subs: list[Submission]) -> None:
-    """An agency's region comes from its registration. The first registration wins (an
-    assisting agency may register the agency it incubates); later ones change it only
-    when sent by (or for) that agency itself."""
-    for sub in subs:
-        assert sub.event is not None
-        payload = sub.event.payload
-        if not isinstance(payload, AgencyRegistered):
-            continue
-        own = payload.agency_id == sub.event.agency_id
-        await conn.execute(
-            "INSERT INTO agencies (agency_id, region_code, registered_by) VALUES ($1, $2, $3)"
-            " ON CONFLICT (agency_id) DO UPDATE SET region_code = EXCLUDED.region_code,"
-            " registered_by = EXCLUDED.registered_by, updated_at = now() WHERE $4",
-            payload.agency_id,
-            payload.region_code,
-            sub.event.event_id,
-            own,
-        )
 
 
 async def _append(

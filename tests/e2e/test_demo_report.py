@@ -124,7 +124,7 @@ async def test_suppressed_export_hides_small_cells(
         visit("t-1", agency_id="tiny"),
         visit("t-2", agency_id="tiny"),
     ]
-    publish(demo_stack.services["intake"].url, tiny, lambda a: token("agency", a))
+    publish(demo_stack.services["intake"].url, tiny, lambda p: token(p.role, p.agency_id))
     await _caught_up(demo_stack, token)
 
     def counted() -> dict[str, Any] | None:

@@ -268,7 +268,11 @@ async def test_payloads_cannot_claim_other_agencies_or_pairings(
 ) -> None:
     stack.up("intake")
     pairing = pairing_of("lanxing")
-    assert _post(stack, pairing, token("agency", "lanxing")).json()["status"] == "accepted"
+    # SPEC 3.6: the department pairs agencies; an agency cannot (not even a side of it).
+    registry = [agency("lanxing", "220102", role="assisting"), agency("wenhua", "222405"), pairing]
+    assert [r["status"] for r in _post(stack, registry, token("province", region="22")).json()] == [
+        "accepted"
+    ] * 3
     takeover = {**pairing, "event_id": "takeover", "agency_id": "wenhua"}
     answer = _post(stack, takeover, token("agency", "wenhua")).json()
     assert (answer["status"], answer["errors"][0]["path"]) == ("rejected", "payload.pairing_id")

@@ -63,3 +63,21 @@ def test_cli_prints_a_token_the_services_accept(
         "province", region="22"
     )
     assert qianshou(["token", "issue", "--role", "agency"]) == 2  # an agency token needs --agency
+
+
+def test_province_tokens_take_a_region_prefix_not_a_code(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for good in ("22", "2224", "222405", "222405001002"):
+        assert verify(issue(S1, Principal("province", region=good)), (S1,)).region == good
+    with pytest.raises(ValueError, match="use '22'"):
+        issue(S1, Principal("province", region="220000"))
+    with pytest.raises(ValueError, match="use '2224'"):
+        issue(S1, Principal("province", region="222400"))
+    for bad in ("2", "220", "22a", "2224050"):
+        with pytest.raises(ValueError, match="2, 4, 6 or 12 digits"):
+            issue(S1, Principal("province", region=bad))
+    monkeypatch.setenv("QIANSHOU_TOKEN_SECRETS", "cli-secret-0123456789abcdef-0123")
+    assert qianshou(["token", "issue", "--role", "province", "--region", "220000"]) == 2
+    assert "use '22'" in capsys.readouterr().err
+    assert qianshou(["token", "issue", "--role", "province", "--region", "2"]) == 2
