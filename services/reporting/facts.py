@@ -24,6 +24,7 @@ from shared.events import (
     VisitScheduled,
     WorkerRegistered,
 )
+from shared.identity import client_agency
 
 Row = tuple[Any, ...]
 
@@ -63,11 +64,18 @@ def _client(e: Canonical, p: ClientProfile) -> Row:
 
 
 def _visit(e: Canonical, p: VisitLogged) -> Row:
-    return (p.client_id, p.service, china_date(p.started_at), p.duration_min)
+    return (
+        p.visit_id,
+        client_agency(e.agency_id, p),
+        p.client_id,
+        p.service,
+        china_date(p.started_at),
+        p.duration_min,
+    )
 
 
 def _activity(e: Canonical, p: ActivityHeld) -> Row:
-    return (p.project_id, p.kind, p.held_on, p.attendees)
+    return (p.activity_id, p.project_id, p.kind, p.held_on, p.attendees)
 
 
 def training_hours(hours: float) -> Decimal:
@@ -78,12 +86,13 @@ def training_hours(hours: float) -> Decimal:
 
 
 def _training(e: Canonical, p: TrainingCompleted) -> Row:
+    attendances = len(set(p.attendee_worker_ids))
     hours = training_hours(p.hours)
-    return (p.pairing_id, p.kind, p.held_on, hours, len(set(p.attendee_worker_ids)))
+    return (p.training_id, p.pairing_id, p.kind, p.held_on, hours, attendances)
 
 
 def _dispatch(e: Canonical, p: StaffDispatched) -> Row:
-    return (p.pairing_id, p.worker_id, p.from_date, p.to_date)
+    return (p.dispatch_id, p.pairing_id, p.worker_id, p.from_date, p.to_date)
 
 
 def _milestone(e: Canonical, p: MilestoneReached) -> Row:
@@ -100,14 +109,15 @@ def _overdue(e: Canonical, p: VisitOverdue) -> Row:
 
 @dataclass(frozen=True)
 class Fact:
-    """Where one event type's facts go: the table, its columns after the event key, whether
-    the event's occurred_at is kept (entities: the newest registration wins), and the
-    function making a row's values in that column order."""
+    """Where one event type's facts go: the table, its columns after the event key and its
+    times (occurred_at, recorded_at: the newest wins), the function making a row's values
+    in that column order, and for a fact with a business key (SPEC 3.6) that key's columns:
+    one row per key counts, the others are `superseded`."""
 
     table: str
     columns: tuple[str, ...]
     row: Callable[[Canonical, Any], Row]
-    keeps_time: bool = False
+    key: tuple[str, str] | None = None
 
 
 _SLOT_COLUMNS = ("kind", "client_agency", "slot_id", "client_id", "service", "slot_on")
@@ -117,7 +127,6 @@ FACTS: dict[str, Fact] = {
         "agency_facts",
         ("subject_agency", "region_code", "role", "registered_on", "incubated_by"),
         _agency,
-        keeps_time=True,
     ),
     "pairing-established": Fact(
         "pairing_facts",
@@ -132,72 +141,90 @@ FACTS: dict[str, Fact] = {
             "projects_to_undertake",
         ),
         _pairing,
-        keeps_time=True,
     ),
     "worker-registered": Fact(
         "worker_facts",
         ("worker_id", "worker_agency", "role", "licence", "registered_on"),
         _worker,
-        keeps_time=True,
     ),
     "certification-obtained": Fact(
         "certification_facts",
         ("worker_id", "licence", "obtained_on"),
         _certification,
-        keeps_time=True,
     ),
     "project-started": Fact(
         "project_facts",
         ("project_id", "project_agency", "pairing_id", "starts_on"),
         _project,
-        keeps_time=True,
     ),
     "client-registered": Fact(
         "client_facts",
         ("client_id", "project_id", "in_difficulty", "registered_on"),
         _client,
-        keeps_time=True,
     ),
     "visit-logged": Fact(
-        "visit_facts", ("client_id", "service", "visited_on", "duration_min"), _visit
+        "visit_facts",
+        ("visit_id", "client_agency", "client_id", "service", "visited_on", "duration_min"),
+        _visit,
+        key=("agency_id", "visit_id"),
     ),
     "activity-held": Fact(
-        "activity_facts", ("project_id", "kind", "held_on", "attendees"), _activity
+        "activity_facts",
+        ("activity_id", "project_id", "kind", "held_on", "attendees"),
+        _activity,
+        key=("agency_id", "activity_id"),
     ),
     "training-completed": Fact(
-        "training_facts", ("pairing_id", "kind", "held_on", "hours", "attendances"), _training
+        "training_facts",
+        ("training_id", "pairing_id", "kind", "held_on", "hours", "attendances"),
+        _training,
+        key=("pairing_id", "training_id"),
     ),
     "staff-dispatched": Fact(
-        "dispatch_facts", ("pairing_id", "worker_id", "from_date", "to_date"), _dispatch
+        "dispatch_facts",
+        ("dispatch_id", "pairing_id", "worker_id", "from_date", "to_date"),
+        _dispatch,
+        key=("pairing_id", "dispatch_id"),
     ),
     "milestone-reached": Fact(
-        "milestone_facts", ("pairing_id", "milestone", "reached_on"), _milestone
+        "milestone_facts",
+        ("pairing_id", "milestone", "reached_on"),
+        _milestone,
+        key=("pairing_id", "milestone"),
     ),
     "visit-scheduled": Fact("slot_facts", _SLOT_COLUMNS, _scheduled),
     "visit-overdue": Fact("slot_facts", _SLOT_COLUMNS, _overdue),
 }
 FACT_TABLES = tuple(sorted({fact.table for fact in FACTS.values()}))
 CONSUMED_TYPES = (*FACTS, "event-retracted")
+# keyed fact table -> its business key's columns (shared/identity.py)
+KEYED: dict[str, tuple[str, str]] = {f.table: f.key for f in FACTS.values() if f.key}
+_PREFIX = ("agency_id", "event_id", "retracted", "occurred_at", "recorded_at")
 
 
 def fact_rows(events: list[Canonical], retracted: set[tuple[str, str]]) -> dict[str, list[Row]]:
-    """Rows to add per table; `retracted` names event keys already retracted."""
+    """Rows to add per table; `retracted` names event keys already retracted. A keyed fact
+    comes in `superseded` (not counted) until the projection settles its key."""
     out: dict[str, list[Row]] = {}
     for e in events:
         fact = FACTS.get(e.type)
         if fact is None:
             continue
-        key: Row = (e.agency_id, e.event_id, (e.agency_id, e.event_id) in retracted)
-        if fact.keeps_time:
-            key += (e.occurred_at,)
-        out.setdefault(fact.table, []).append(key + fact.row(e, e.payload))
+        key: Row = (
+            e.agency_id,
+            e.event_id,
+            (e.agency_id, e.event_id) in retracted,
+            e.occurred_at,
+            e.recorded_at,
+        )
+        row = key + fact.row(e, e.payload)
+        out.setdefault(fact.table, []).append((*row, True) if fact.key else row)
     return out
 
 
 def columns(event_type: str) -> tuple[str, ...]:
     fact = FACTS[event_type]
-    kept = ("occurred_at",) if fact.keeps_time else ()
-    return ("agency_id", "event_id", "retracted", *kept, *fact.columns)
+    return (*_PREFIX, *fact.columns, *(("superseded",) if fact.key else ()))
 
 
 def table_columns() -> dict[str, tuple[str, ...]]:

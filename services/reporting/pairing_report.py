@@ -48,8 +48,9 @@ async def pairing_report(
     ):
         first, last = year.first, year.last
         days = await conn.fetchval(
-            "SELECT coalesce(sum(least(to_date, $3) - greatest(from_date, $2) + 1), 0)"
-            " FROM dispatch_facts WHERE NOT retracted AND pairing_id = $1 AND agency_id = ANY($4)"
+            "SELECT count(DISTINCT (worker_id, day)) FROM dispatch_facts,"
+            " generate_series(greatest(from_date, $2), least(to_date, $3), interval '1 day') day"
+            " WHERE NOT superseded AND pairing_id = $1 AND agency_id = ANY($4)"
             " AND from_date <= $3 AND to_date >= $2",
             pairing_id,
             first,
@@ -69,7 +70,7 @@ async def pairing_report(
     )
     milestones = await conn.fetch(
         "SELECT milestone, reached_on FROM milestone_facts"
-        " WHERE NOT retracted AND pairing_id = $1 AND agency_id = ANY($2) ORDER BY reached_on",
+        " WHERE NOT superseded AND pairing_id = $1 AND agency_id = ANY($2) ORDER BY reached_on",
         pairing_id,
         sides,
     )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from typing import Any
+
 import asyncpg
 
 from services.reporting import rollups
-from services.reporting.facts import FACT_TABLES, fact_rows, table_columns
+from services.reporting.facts import FACT_TABLES, KEYED, fact_rows, table_columns
 from shared.events import Canonical, EventRetracted
 
 TABLE_COLUMNS = table_columns()
@@ -18,10 +21,12 @@ PROJECTION_TABLES = (
     "watermark",
     "processed_events",
 )
+Keys = dict[str, set[tuple[str, str]]]  # keyed fact table -> business keys to settle
 
 
 async def apply(conn: asyncpg.Connection, events: list[Canonical]) -> None:
-    """Add the events' facts (COPY), then let retractions drop their targets' effect."""
+    """Add the events' facts (COPY), let retractions drop their targets' effect, then
+    settle which row of each business key counts (SPEC 3.6: the newest wins)."""
     if not events:
         return
     # One writer at a time (two reporting processes, or a rebuild beside the consumer):
@@ -30,15 +35,16 @@ async def apply(conn: asyncpg.Connection, events: list[Canonical]) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('reporting:apply', 0))")
     keys = [(e.agency_id, e.event_id) for e in events if e.type != "event-retracted"]
     retracted = await _already_retracted(conn, keys)
+    touched: Keys = defaultdict(set)
     for table, rows in fact_rows(events, retracted).items():
-        await conn.copy_records_to_table(table, records=rows, columns=TABLE_COLUMNS[table])
-        if table == "visit_facts":  # (agency, event, retracted, client, service, day, minutes)
-            await rollups.add(conn, [(r[0], r[3], r[4], r[5], r[6]) for r in rows if not r[2]])
-        if table in rollups.TOTALLED:
-            columns = TABLE_COLUMNS[table]
-            kept = [dict(zip(columns, r, strict=True)) for r in rows if not r[2]]
-            await rollups.change_totals(conn, table, kept, +1)
-    await _retract(conn, [e for e in events if isinstance(e.payload, EventRetracted)])
+        columns = TABLE_COLUMNS[table]
+        await conn.copy_records_to_table(table, records=rows, columns=columns)
+        if table in KEYED:
+            first, second = (columns.index(c) for c in KEYED[table])
+            touched[table] |= {(r[first], r[second]) for r in rows}
+    await _retract(conn, [e for e in events if isinstance(e.payload, EventRetracted)], touched)
+    for table, found in touched.items():
+        await _settle(conn, table, found)
     newest = max(e.recorded_at for e in events)
     await conn.execute(
         "INSERT INTO watermark (id, recorded_at, events) VALUES (true, $1, $2)"
@@ -65,8 +71,9 @@ async def _already_retracted(
     return {(r["agency_id"], r["target_event_id"]) for r in rows}
 
 
-async def _retract(conn: asyncpg.Connection, retractions: list[Canonical]) -> None:
-    """A retraction targets an event of its own agency; history keeps both."""
+async def _retract(conn: asyncpg.Connection, retractions: list[Canonical], touched: Keys) -> None:
+    """A retraction targets an event of its own agency; history keeps both. A keyed fact
+    that counted is taken out, and its key settled again (the one before it counts)."""
     if not retractions:
         return
     agencies = [e.agency_id for e in retractions]
@@ -86,19 +93,64 @@ async def _retract(conn: asyncpg.Connection, retractions: list[Canonical]) -> No
             agencies,
             targets,
         )
-        if table == "visit_facts":
-            await rollups.take_out(conn, [tuple(r) for r in changed])
-        if table in rollups.TOTALLED:
-            await rollups.change_totals(conn, table, [dict(r) for r in changed], -1)
+        if table in KEYED:
+            first, second = KEYED[table]
+            touched[table] |= {(r[first], r[second]) for r in changed}
+            await _count(conn, table, [dict(r) for r in changed if not r["superseded"]], -1)
 
 
-def _returning(table: str) -> str:
-    """What a retraction must hand back to take a fact out of the rollups."""
+async def _settle(conn: asyncpg.Connection, table: str, keys: set[tuple[str, str]]) -> None:
+    """Of each business key's rows, the newest not retracted counts; the rollups follow
+    the rows that start or stop counting."""
+    if not keys:
+        return
+    first, second = KEYED[table]
+    ordered = sorted(keys)
+    changed = await conn.fetch(
+        f"WITH k AS (SELECT DISTINCT a, b FROM unnest($1::text[], $2::text[]) AS k(a, b)),"
+        f" ranked AS (SELECT f.agency_id AS ea, f.event_id AS ee, NOT f.retracted AND"
+        f"   row_number() OVER (PARTITION BY f.{first}, f.{second} ORDER BY f.retracted,"
+        f"   f.occurred_at DESC, f.recorded_at DESC, f.agency_id DESC, f.event_id DESC) = 1"
+        f"   AS wins FROM {table} f JOIN k ON f.{first} = k.a AND f.{second} = k.b)"
+        f" UPDATE {table} f SET superseded = NOT r.wins FROM ranked r"
+        f" WHERE f.agency_id = r.ea AND f.event_id = r.ee AND f.superseded = r.wins"
+        + _returning(table, ", r.wins"),
+        [k[0] for k in ordered],
+        [k[1] for k in ordered],
+    )
+    stopped = [dict(r) for r in changed if not r["wins"] and not r["retracted"]]
+    await _count(conn, table, stopped, -1)
+    await _count(conn, table, [dict(r) for r in changed if r["wins"]], +1)
+
+
+async def _count(
+    conn: asyncpg.Connection, table: str, rows: list[dict[str, Any]], sign: int
+) -> None:
+    """Add rows that start counting to the rollups (sign 1), take out those that stop (-1)."""
+    if not rows:
+        return
     if table == "visit_facts":
-        return " RETURNING f.agency_id, f.client_id, f.service, f.visited_on, f.duration_min"
-    if table in rollups.TOTALLED:
-        return " RETURNING " + ", ".join(f"f.{c}" for c in rollups.TOTALLED[table][0])
-    return ""
+        visits = [
+            (r["agency_id"], r["client_agency"], r["client_id"], r["service"], r["visited_on"],
+             r["duration_min"])
+            for r in rows
+        ]  # fmt: skip
+        await (rollups.add(conn, visits) if sign > 0 else rollups.take_out(conn, visits))
+    elif table in rollups.TOTALLED:
+        await rollups.change_totals(conn, table, rows, sign)
+
+
+def _returning(table: str, extra: str = "") -> str:
+    """What a change must hand back: the key, whether it counted, and the rollups' inputs."""
+    if table not in KEYED:
+        return ""
+    wanted = {"retracted", "superseded", *KEYED[table]}
+    if table == "visit_facts":
+        wanted |= {"client_agency", "client_id", "service", "visited_on", "duration_min"}
+    elif table in rollups.TOTALLED:
+        wanted |= set(rollups.TOTALLED[table][0])
+    wanted.add("agency_id")
+    return " RETURNING " + ", ".join(f"f.{c}" for c in sorted(wanted)) + extra
 
 
 async def reset(conn: asyncpg.Connection) -> None:

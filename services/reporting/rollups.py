@@ -1,5 +1,6 @@
-"""Keeping the visit rollups (migration 002) in step with visit_facts: added visits add to
-them, retracted visits are taken out. Sums and minimums: the same whatever the order."""
+"""Keeping the rollups (migrations 002, 003) in step with the facts that count: visits and
+facts that start counting add to them, those that stop (retracted, corrected) are taken
+out. Sums and minimums: the same whatever the order."""
 
 from __future__ import annotations
 
@@ -10,18 +11,19 @@ from typing import Any
 import asyncpg
 
 TABLES = ("visit_totals", "client_first_visit", "fact_totals")
-Visit = tuple[str, str, str, date, int]  # agency, client, service, day, minutes
+# agency (the visit's), client's agency, client, service, day, minutes
+Visit = tuple[str, str, str, str, date, int]
 
 
 async def add(conn: asyncpg.Connection, visits: list[Visit]) -> None:
     if not visits:
         return
     totals: dict[tuple[str, str], list[Any]] = {}
-    first: dict[tuple[str, str, str], date] = {}
-    for agency, client, service, day, minutes in visits:
+    first: dict[tuple[str, str, str, str], date] = {}
+    for agency, client_agency, client, service, day, minutes in visits:
         t = totals.setdefault((agency, service), [0, 0, day])
         t[0], t[1], t[2] = t[0] + 1, t[1] + minutes, max(t[2], day)
-        key = (agency, client, service)
+        key = (agency, client_agency, client, service)
         first[key] = min(first.get(key, day), day)
     await conn.execute(
         "INSERT INTO visit_totals (agency_id, service, visits, minutes, last_on)"
@@ -37,23 +39,24 @@ async def add(conn: asyncpg.Connection, visits: list[Visit]) -> None:
         [v[2] for v in totals.values()],
     )
     await conn.execute(
-        "INSERT INTO client_first_visit (agency_id, client_id, service, first_on)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[])"
-        " ON CONFLICT (agency_id, client_id, service) DO UPDATE SET"
+        "INSERT INTO client_first_visit (agency_id, client_agency, client_id, service, first_on)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[])"
+        " ON CONFLICT (agency_id, client_agency, client_id, service) DO UPDATE SET"
         " first_on = least(client_first_visit.first_on, EXCLUDED.first_on)",
         [k[0] for k in first],
         [k[1] for k in first],
         [k[2] for k in first],
+        [k[3] for k in first],
         list(first.values()),
     )
 
 
 async def take_out(conn: asyncpg.Connection, visits: list[Visit]) -> None:
-    """Retracted visits: subtract them, and recompute the affected first visits."""
+    """Visits that stop counting: subtract them, and recompute the affected first visits."""
     if not visits:
         return
     totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for agency, _, service, _, minutes in visits:
+    for agency, _, _, service, _, minutes in visits:
         totals[(agency, service)][0] += 1
         totals[(agency, service)][1] += minutes
     await conn.execute(
@@ -65,19 +68,23 @@ async def take_out(conn: asyncpg.Connection, visits: list[Visit]) -> None:
         [v[0] for v in totals.values()],
         [v[1] for v in totals.values()],
     )
-    keys = sorted({(a, c, s) for a, c, s, _, _ in visits})
-    args = ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])
+    keys = sorted({(a, ca, c, s) for a, ca, c, s, _, _ in visits})
+    args = tuple([k[i] for k in keys] for i in range(4))
     await conn.execute(
-        "DELETE FROM client_first_visit f USING unnest($1::text[], $2::text[], $3::text[])"
-        " AS k(a, c, s) WHERE f.agency_id = k.a AND f.client_id = k.c AND f.service = k.s",
+        "DELETE FROM client_first_visit f"
+        " USING unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(a, ca, c, s)"
+        " WHERE f.agency_id = k.a AND f.client_agency = k.ca AND f.client_id = k.c"
+        " AND f.service = k.s",
         *args,
     )
     await conn.execute(
-        "INSERT INTO client_first_visit (agency_id, client_id, service, first_on)"
-        " SELECT v.agency_id, v.client_id, v.service, min(v.visited_on) FROM visit_facts v"
-        " JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(a, c, s)"
-        " ON v.agency_id = k.a AND v.client_id = k.c AND v.service = k.s"
-        " WHERE NOT v.retracted GROUP BY v.agency_id, v.client_id, v.service",
+        "INSERT INTO client_first_visit (agency_id, client_agency, client_id, service, first_on)"
+        " SELECT v.agency_id, v.client_agency, v.client_id, v.service, min(v.visited_on)"
+        " FROM visit_facts v"
+        " JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(a, ca, c, s)"
+        " ON v.agency_id = k.a AND v.client_agency = k.ca AND v.client_id = k.c"
+        " AND v.service = k.s"
+        " WHERE NOT v.superseded GROUP BY v.agency_id, v.client_agency, v.client_id, v.service",
         *args,
     )
 
@@ -92,17 +99,6 @@ TOTALLED: dict[str, tuple[tuple[str, ...], Any]] = {
     "training_facts": (
         ("agency_id", "kind", "held_on", "attendances", "hours"),
         lambda d: (d["agency_id"], d["kind"], 1, d["attendances"], d["hours"], d["held_on"]),
-    ),
-    "dispatch_facts": (
-        ("agency_id", "from_date", "to_date"),
-        lambda d: (
-            d["agency_id"],
-            "",
-            (d["to_date"] - d["from_date"]).days + 1,
-            0,
-            0,
-            d["to_date"],
-        ),
     ),
 }
 

@@ -123,10 +123,13 @@ FROM current_clients
 WHERE {_agency_filter()} AND registered_on <= $3 AND ($5::text IS NULL OR project_id = $5)
 """
 
+# A client is (client's agency, client_id): a visit by another agency's worker to a client
+# is that client's, never a second one.
 _VISITS_IN_SCOPE = f"""
 FROM visit_facts v
-WHERE NOT retracted AND {_agency_filter()} AND visited_on BETWEEN $2 AND $3
-  AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM current_clients c WHERE c.agency_id = v.agency_id
+WHERE NOT superseded AND {_agency_filter()} AND visited_on BETWEEN $2 AND $3
+  AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM current_clients c
+                                   WHERE c.agency_id = v.client_agency
                                    AND c.client_id = v.client_id AND c.project_id = $5))
 """
 # Distinct clients by hashing (agency, client) per service first: a count(DISTINCT) over a
@@ -134,11 +137,9 @@ WHERE NOT retracted AND {_agency_filter()} AND visited_on BETWEEN $2 AND $3
 _VISITS = f"SELECT service, count(*) AS visits, sum(duration_min) AS minutes {_VISITS_IN_SCOPE} GROUP BY service"
 _VISIT_CLIENTS = f"""
 SELECT service, count(*) AS clients
-FROM (SELECT DISTINCT service, agency_id, client_id {_VISITS_IN_SCOPE}) x GROUP BY service
+FROM (SELECT DISTINCT service, client_agency, client_id {_VISITS_IN_SCOPE}) x GROUP BY service
 """
-_VISIT_CLIENTS_ANY = (
-    f"SELECT count(*) AS clients FROM (SELECT DISTINCT agency_id, client_id {_VISITS_IN_SCOPE}) x"
-)
+_VISIT_CLIENTS_ANY = f"SELECT count(*) AS clients FROM (SELECT DISTINCT client_agency, client_id {_VISITS_IN_SCOPE}) x"
 
 # The same from the rollups, for a scope with no start date and no project ("so far").
 _TOTALS = f"""
@@ -146,36 +147,40 @@ SELECT service, sum(visits) AS visits, sum(minutes) AS minutes, max(last_on) AS 
 FROM visit_totals WHERE {_agency_filter()} GROUP BY service
 """
 _FIRST_VISITS = f"""
-SELECT service, count(*) AS clients FROM client_first_visit
-WHERE {_agency_filter()} AND first_on <= $3 GROUP BY service
+SELECT service, count(*) AS clients
+FROM (SELECT DISTINCT service, client_agency, client_id FROM client_first_visit
+      WHERE {_agency_filter()} AND first_on <= $3) x GROUP BY service
 """
 _FIRST_VISITS_ANY = f"""
 SELECT count(*) AS clients
-FROM (SELECT DISTINCT agency_id, client_id FROM client_first_visit
+FROM (SELECT DISTINCT client_agency, client_id FROM client_first_visit
       WHERE {_agency_filter()} AND first_on <= $3) x
 """
 
 _ACTIVITIES = f"""
 SELECT kind, count(*) AS held, sum(attendees) AS attendance FROM activity_facts
-WHERE NOT retracted AND {_agency_filter()} AND held_on BETWEEN $2 AND $3 AND ($5::text IS NULL OR project_id = $5)
+WHERE NOT superseded AND {_agency_filter()} AND held_on BETWEEN $2 AND $3 AND ($5::text IS NULL OR project_id = $5)
 GROUP BY kind
 """
 
 _TRAININGS = f"""
 SELECT kind, count(*) AS held, sum(attendances) AS attendances, sum(hours) AS hours
 FROM training_facts
-WHERE NOT retracted AND ($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}
+WHERE NOT superseded AND ($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}
                          OR $4::text IS NULL AND {_agency_filter()})
   AND held_on BETWEEN $2 AND $3
 GROUP BY kind
 """
 
+# Each (pairing, worker, day) once, however dispatches overlap (SPEC 3.6).
 _STAFF_DAYS = f"""
-SELECT coalesce(sum(least(to_date, $3) - greatest(from_date, $2) + 1), 0) AS days
-FROM dispatch_facts
-WHERE NOT retracted AND ($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}
-                         OR $4::text IS NULL AND {_agency_filter()})
-  AND from_date <= $3 AND to_date >= $2
+SELECT count(*) AS days FROM (
+  SELECT DISTINCT pairing_id, worker_id, day
+  FROM dispatch_facts,
+       generate_series(greatest(from_date, $2), least(to_date, $3), interval '1 day') AS day
+  WHERE NOT superseded AND ($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}
+                            OR $4::text IS NULL AND {_agency_filter()})
+    AND from_date <= $3 AND to_date >= $2) x
 """
 
 # The pairings whose staff-days target the period shares (shared/programme.py prorates).
@@ -199,7 +204,7 @@ def staff_days_target(
 
 _MILESTONES = f"""
 SELECT pairing_id, milestone, reached_on FROM milestone_facts
-WHERE NOT retracted AND ($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}
+WHERE NOT superseded AND ($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}
                          OR $4::text IS NULL AND {_agency_filter()})
   AND reached_on BETWEEN $2 AND $3
 ORDER BY reached_on, pairing_id, milestone
@@ -231,7 +236,7 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
     by_service, served, minutes = await _visits(fetch, scope, end)
     activities = await _totalled(fetch, scope, end, "activity_facts", _ACTIVITIES)
     trainings = await _totalled(fetch, scope, end, "training_facts", _TRAININGS)
-    staff_days = await _totalled(fetch, scope, end, "dispatch_facts", _STAFF_DAYS)
+    staff_days = await fetch(_STAFF_DAYS)
     slots = (await fetch(_SLOTS))[0]
     watermark = await conn.fetchrow("SELECT recorded_at FROM watermark")
     total, licensed = workers["total"], workers["licensed"]
@@ -292,7 +297,6 @@ _FACT_TOTALS = {
     "training_facts": (
         "SELECT key AS kind, sum(n)::bigint AS held, sum(a) AS attendances, sum(b) AS hours,"
     ),
-    "dispatch_facts": "SELECT sum(n) AS days,",
 }
 
 
@@ -301,14 +305,12 @@ async def _totalled(fetch: Any, scope: Scope, end: date, fact: str, facts_query:
     by_pairing = fact != "activity_facts" and scope.pairing is not None
     by_project = fact == "activity_facts" and scope.project is not None
     if scope.start is None and not by_pairing and not by_project:
-        group = " GROUP BY key" if fact != "dispatch_facts" else ""
         rows = await fetch(
             f"{_FACT_TOTALS[fact]} max(last_on) AS last_on FROM fact_totals"
-            f" WHERE fact = '{fact}' AND {_agency_filter()}{group}"
+            f" WHERE fact = '{fact}' AND {_agency_filter()} GROUP BY key"
         )
         if all(r["last_on"] is None or r["last_on"] <= end for r in rows):
-            held = "days" if fact == "dispatch_facts" else "held"
-            return [r for r in rows if r[held]]  # kinds whose every fact was retracted drop out
+            return [r for r in rows if r["held"]]  # kinds whose every fact was retracted drop out
     return list(await fetch(facts_query))
 
 

@@ -170,7 +170,9 @@ class Scheduling:
         if not any([await self._covers(principal, a) for a in sides]):
             raise Forbidden(f"pairing {pairing_id!r} is not yours")
         as_of = as_of or today_in_china(self.clock)
-        dispatches = [Dispatch(f, t) for f, t in await views.dispatches(self.pool, pairing_id)]
+        dispatches = [
+            Dispatch(f, t, w) for f, t, w in await views.dispatches(self.pool, pairing_id)
+        ]
         years = pairing_pace(
             pairing["starts_on"], pairing["ends_on"], pairing["staff_days_per_year"],
             dispatches, as_of,

@@ -22,6 +22,7 @@ from shared.events import (
     VisitLogged,
     WorkerRegistered,
 )
+from shared.identity import client_agency
 from shared.subjects import UNASSIGNED_REGION
 
 # A handler gets the event and its payload (typed by the handler; the registry pairs them).
@@ -96,8 +97,8 @@ async def _pairing_established(
 async def _staff_dispatched(conn: asyncpg.Connection, event: Canonical, p: StaffDispatched) -> None:
     await conn.execute(
         "INSERT INTO staff_dispatches (agency_id, event_id, dispatch_id, pairing_id,"
-        " worker_id, from_date, to_date) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        " ON CONFLICT DO NOTHING",
+        " worker_id, from_date, to_date, occurred_at, recorded_at, superseded)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true) ON CONFLICT DO NOTHING",
         event.agency_id,
         event.event_id,
         p.dispatch_id,
@@ -105,7 +106,10 @@ async def _staff_dispatched(conn: asyncpg.Connection, event: Canonical, p: Staff
         p.worker_id,
         p.from_date,
         p.to_date,
+        event.occurred_at,
+        event.recorded_at,
     )
+    await store.settle_dispatch(conn, p.pairing_id, p.dispatch_id)
 
 
 async def _event_retracted(conn: asyncpg.Connection, event: Canonical, p: EventRetracted) -> None:
@@ -113,21 +117,27 @@ async def _event_retracted(conn: asyncpg.Connection, event: Canonical, p: EventR
 
 
 async def _visit_logged(conn: asyncpg.Connection, event: Canonical, p: VisitLogged) -> None:
+    """Keep the visit (not counting until its key is settled), then settle it: the newest
+    version of a visit counts, and only it closes a slot."""
     await conn.execute(
-        "INSERT INTO visits_logged (agency_id, event_id, visit_id, client_id, worker_id,"
-        " service, started_at, duration_min, plan_id)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+        "INSERT INTO visits_logged (agency_id, event_id, visit_id, client_agency, client_id,"
+        " worker_id, service, started_at, duration_min, plan_id, occurred_at, recorded_at,"
+        " superseded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, true)"
+        " ON CONFLICT DO NOTHING",
         event.agency_id,
         event.event_id,
         p.visit_id,
+        client_agency(event.agency_id, p),
         p.client_id,
         p.worker_id,
         p.service,
         p.started_at,
         p.duration_min,
         p.plan_id,
+        event.occurred_at,
+        event.recorded_at,
     )
-    await store.close_by_logged_visits(conn, event.agency_id, p.client_id, p.service)
+    await store.settle_visit(conn, event.agency_id, p.visit_id)
 
 
 async def _retract(conn: asyncpg.Connection, agency_id: str, target: str) -> None:
@@ -145,18 +155,26 @@ async def _retract(conn: asyncpg.Connection, agency_id: str, target: str) -> Non
     await conn.execute(
         "DELETE FROM pairings WHERE agency_id = $1 AND event_id = $2", agency_id, target
     )
-    await conn.execute(
-        "DELETE FROM staff_dispatches WHERE agency_id = $1 AND event_id = $2", agency_id, target
+    dispatch = await conn.fetchrow(
+        "DELETE FROM staff_dispatches WHERE agency_id = $1 AND event_id = $2"
+        " RETURNING pairing_id, dispatch_id",
+        agency_id,
+        target,
     )
+    if dispatch is not None:  # the version before it counts again
+        await store.settle_dispatch(conn, dispatch["pairing_id"], dispatch["dispatch_id"])
     visit = await conn.fetchrow(
         "DELETE FROM visits_logged WHERE agency_id = $1 AND event_id = $2"
-        " RETURNING client_id, service",
+        " RETURNING visit_id, client_agency, client_id, service",
         agency_id,
         target,
     )
     if visit is not None:
         await store.reopen_slots_of_visit(conn, agency_id, target)
-        await store.close_by_logged_visits(conn, agency_id, visit["client_id"], visit["service"])
+        await store.settle_visit(conn, agency_id, visit["visit_id"])
+        await store.close_by_logged_visits(
+            conn, visit["client_agency"], visit["client_id"], visit["service"]
+        )
 
 
 # Every event type scheduling consumes, and the one function that applies it. The durable

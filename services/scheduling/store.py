@@ -123,10 +123,57 @@ async def insert_slots(conn: asyncpg.Connection, slots: list[NewSlot], now: date
         await emit(conn, f"scheduled-{s.slot_id}", payload, s.agency_id, now)
 
 
+_SETTLE = """
+WITH ranked AS (
+    SELECT agency_id AS ea, event_id AS ee, row_number() OVER (
+               ORDER BY occurred_at DESC, recorded_at DESC, agency_id DESC, event_id DESC) = 1
+           AS wins
+    FROM {table} WHERE {key}
+)
+UPDATE {table} t SET superseded = NOT r.wins FROM ranked r
+WHERE t.agency_id = r.ea AND t.event_id = r.ee AND t.superseded = r.wins
+RETURNING {returning}, r.wins
+"""
+
+
+async def settle_visit(conn: asyncpg.Connection, agency_id: str, visit_id: str) -> None:
+    """Of a visit's versions (agency, visit_id), the newest counts (SPEC 3.6): a version
+    that stops counting gives back the slot it closed, and the one that counts may close
+    one. So a visit re-sent under a new event id closes one slot, not two."""
+    changed = await conn.fetch(
+        _SETTLE.format(
+            table="visits_logged",
+            key="agency_id = $1 AND visit_id = $2",
+            returning="t.event_id, t.client_agency, t.client_id, t.service",
+        ),
+        agency_id,
+        visit_id,
+    )
+    for row in changed:
+        if not row["wins"]:
+            await reopen_slots_of_visit(conn, agency_id, row["event_id"])
+    for client in sorted({(r["client_agency"], r["client_id"], r["service"]) for r in changed}):
+        await close_by_logged_visits(conn, *client)
+
+
+async def settle_dispatch(conn: asyncpg.Connection, pairing_id: str, dispatch_id: str) -> None:
+    """Of a dispatch's versions (pairing, dispatch_id), the newest counts."""
+    await conn.execute(
+        _SETTLE.format(
+            table="staff_dispatches",
+            key="pairing_id = $1 AND dispatch_id = $2",
+            returning="t.event_id",
+        ),
+        pairing_id,
+        dispatch_id,
+    )
+
+
 async def close_by_logged_visits(
     conn: asyncpg.Connection, agency_id: str, client_id: str, service: str
 ) -> int:
-    """Close the client's open slots that logged visits (not yet used) account for."""
+    """Close the client's open slots that logged visits (not yet used) account for.
+    `agency_id` is the client's agency: the visit may come from another agency's worker."""
     rows = await conn.fetch(
         "SELECT slot_id, plan_id, client_id, service, window_start, window_end, status"
         " FROM slots WHERE agency_id = $1 AND client_id = $2 AND service = $3"
@@ -141,11 +188,12 @@ async def close_by_logged_visits(
         for r in rows
     ]  # fmt: skip
     visits = await conn.fetch(
-        "SELECT v.event_id, v.visit_id, v.client_id, v.service, v.started_at, v.plan_id"
-        " FROM visits_logged v LEFT JOIN slots s"
+        "SELECT v.agency_id, v.event_id, v.visit_id, v.client_id, v.service, v.started_at,"
+        " v.plan_id FROM visits_logged v LEFT JOIN slots s"
         "   ON s.visit_agency = v.agency_id AND s.visit_event = v.event_id"
-        " WHERE v.agency_id = $1 AND v.client_id = $2 AND v.service = $3"
-        " AND s.slot_id IS NULL AND v.started_at >= $4 ORDER BY v.started_at, v.event_id",
+        " WHERE v.client_agency = $1 AND v.client_id = $2 AND v.service = $3"
+        " AND NOT v.superseded AND s.slot_id IS NULL AND v.started_at >= $4"
+        " ORDER BY v.started_at, v.event_id",
         agency_id, client_id, service, min(s.start for s in open_slots) - timedelta(days=1),
     )  # fmt: skip
     closed = 0
@@ -158,7 +206,7 @@ async def close_by_logged_visits(
         await conn.execute(
             "UPDATE slots SET status = 'done', visit_agency = $2, visit_event = $3,"
             " visit_id = $4, done_at = now() WHERE slot_id = $1",
-            slot.slot_id, agency_id, v["event_id"], v["visit_id"],
+            slot.slot_id, v["agency_id"], v["event_id"], v["visit_id"],
         )  # fmt: skip
         closed += 1
     return closed

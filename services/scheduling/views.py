@@ -126,8 +126,11 @@ async def pairing(pool: asyncpg.Pool, pairing_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-async def dispatches(pool: asyncpg.Pool, pairing_id: str) -> list[tuple[date, date]]:
+async def dispatches(pool: asyncpg.Pool, pairing_id: str) -> list[tuple[date, date, str]]:
+    """The pairing's dispatches that count (one version each): from, to, worker."""
     rows = await pool.fetch(
-        "SELECT from_date, to_date FROM staff_dispatches WHERE pairing_id = $1", pairing_id
+        "SELECT from_date, to_date, worker_id FROM staff_dispatches"
+        " WHERE pairing_id = $1 AND NOT superseded",
+        pairing_id,
     )
-    return [(r["from_date"], r["to_date"]) for r in rows]
+    return [(r["from_date"], r["to_date"], r["worker_id"]) for r in rows]

@@ -291,16 +291,14 @@ async def test_dispatch_pace_flags_a_pairing_behind_at_mid_year(
          "from_date": start, "to_date": end}
         for n, (start, end) in enumerate(five_day_trips)
     ]  # fmt: skip
-    await _publish(
-        stack,
-        [
-            agency("lanxing", "220102", role="assisting"),
-            envelope("pairing-established", pairing, agency_id="lanxing"),
-            *(envelope("staff-dispatched", d, agency_id="lanxing") for d in dispatches),
-        ],
-        lanxing,
-    )
+    await _publish(stack, [agency("lanxing", "220102", role="assisting")], lanxing)
     await _publish(stack, [agency("yanghua", "222405")], token("agency", "yanghua"))
+    # SPEC 3.6: the province pairs agencies (an agency may no longer establish a pairing).
+    pairing_event = envelope("pairing-established", pairing, agency_id="lanxing")
+    await _publish(stack, [pairing_event], token("province", region="22"))
+    await _publish(
+        stack, [envelope("staff-dispatched", d, agency_id="lanxing") for d in dispatches], lanxing
+    )
 
     async def pace() -> dict[str, Any] | None:
         resp = await _call(

@@ -23,6 +23,7 @@ Pace = Literal["met", "on_track", "behind", "missed"]
 class Dispatch:
     from_date: date
     to_date: date
+    worker_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,14 @@ class YearPace:
     pace: Pace
 
 
-def days_within(d: Dispatch, first: date, last: date) -> int:
-    """Staff-days of a dispatch (inclusive dates) that fall in [first, last]."""
-    lo, hi = max(d.from_date, first), min(d.to_date, last)
-    return max(0, (hi - lo).days + 1)
+def staff_days(dispatches: list[Dispatch], first: date, last: date) -> int:
+    """Staff-days in [first, last]: each (worker, day) once, however dispatches overlap
+    (SPEC 3.6; the caller gives one pairing's dispatches)."""
+    days: set[tuple[str, date]] = set()
+    for d in dispatches:
+        lo, hi = max(d.from_date, first), min(d.to_date, last)
+        days.update((d.worker_id, lo + timedelta(days=n)) for n in range((hi - lo).days + 1))
+    return len(days)
 
 
 def year_pace(
@@ -57,8 +62,8 @@ def year_pace(
     target = year_target(target_per_year, first, last)
     elapsed = min(max((as_of - first).days + 1, 0), length)
     share = elapsed / length
-    so_far = sum(days_within(d, first, min(last, as_of)) for d in dispatches)
-    ahead = sum(days_within(d, max(first, as_of + timedelta(days=1)), last) for d in dispatches)
+    so_far = staff_days(dispatches, first, min(last, as_of))
+    ahead = staff_days(dispatches, max(first, as_of + timedelta(days=1)), last)
     straight = so_far / share if share else 0.0
     projected = max(straight, float(so_far + ahead))
     over = as_of >= last
