@@ -19,7 +19,7 @@ from datetime import datetime
 
 import asyncpg
 
-PREFIX_LENGTHS = (2, 4, 6, 12)
+from shared.events import REGION_PREFIX_PATTERN
 
 
 def prefix_problem(prefix: str) -> str | None:
@@ -27,7 +27,7 @@ def prefix_problem(prefix: str) -> str | None:
 
     `220000` names the province 22 as a code, not as a prefix: as a prefix it would
     match only the province's own office, so every report would be empty."""
-    if not re.fullmatch(r"[0-9]+", prefix or "") or len(prefix) not in PREFIX_LENGTHS:
+    if not re.match(REGION_PREFIX_PATTERN, prefix or ""):
         return (
             f"{prefix!r} is not a region prefix: use 2, 4, 6 or 12 digits"
             " (province 22, prefecture 2224, county 222405)"

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.errors import FieldError, field_error
 from shared.events import (
     ActivityHeld,
     AgencyRegistered,
@@ -35,7 +36,6 @@ from shared.events import (
     VisitLogged,
     WorkerRegistered,
 )
-from shared.errors import FieldError, field_error
 from shared.tokens import Principal
 
 
