@@ -170,12 +170,14 @@ async def test_a_visit_counts_once_and_closes_one_slot_of_the_clients_agency(
     _accepted(stack, [cross], lanxing)
     await _reflected(stack, token, cross)
 
-    province = report(stack, token("admin"), region="22").json()
+    # The clock stands at 1 November (slots are due); the report covers the visits after it.
+    until = {"to": "2019-12-31"}
+    province = report(stack, token("admin"), region="22", **until).json()
     assert province["visits_by_service"] == {"home-medication": 2}
     assert province["visit_minutes"] == 45 + 60  # the corrected value, once
     assert province["clients_registered"] == 2
     assert province["clients_served"] == 2  # c-1, and c-2 once though visited by lanxing
-    own = report(stack, lanxing).json()
+    own = report(stack, lanxing, **until).json()
     assert (own["visits_by_service"], own["clients_registered"]) == ({"home-medication": 1}, 0)
 
     def closed() -> dict[str, str] | None:
