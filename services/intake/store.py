@@ -91,10 +91,11 @@ async def record(
 
 
 async def _lock(conn: asyncpg.Connection, subs: list[Submission]) -> None:
-    """Two requests cannot both claim one pairing or project id, nor both add a fact under
-    one business key: lock them (sorted, one statement) before deciding."""
+    """Two requests cannot both claim one pairing or project id, nor both register one
+    agency: lock them (sorted, one statement) before deciding. Business keys are not
+    locked (a request may hold a thousand): two racing copies of one new fact may both
+    be accepted, and every consumer still counts one fact per key."""
     keys = {f"{k}:{i}" for k, i in authority_ids(subs)}
-    keys |= {f"{bk[0]}:{bk[1]}" for s in subs if (bk := s.business_key)}
     keys |= {f"agency:{a}" for a in _registered(subs)}
     if keys:
         await conn.execute(
@@ -314,10 +315,12 @@ async def _keep_business_keys(
         if (bk := s.business_key)
     ]  # fmt: skip
     if rows:
-        await conn.executemany(
+        await conn.execute(
             "INSERT INTO business_keys (kind, key, event_agency, event_id, occurred_at,"
-            " recorded_at, content) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-            rows,
+            " recorded_at, content) SELECT * FROM unnest($1::text[], $2::text[], $3::text[],"
+            " $4::text[], $5::timestamptz[], $6::timestamptz[], $7::bytea[])"
+            " ON CONFLICT DO NOTHING",
+            *([r[i] for r in rows] for i in range(7)),
         )
     targets = [
         (s.key[0], p.canonical.payload.target_event_id)

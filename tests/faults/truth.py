@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from tests.faults.workload import AGENCIES, Event
@@ -66,9 +66,14 @@ def expected_summary(events: list[Event], region: str | None) -> dict[str, Any]:
         "trainings_by_kind": dict(sorted(Counter(p["kind"] for p in trainings).items())),
         "training_attendances": sum(len(set(p["attendee_worker_ids"])) for p in trainings),
         "training_hours": float(sum(p["hours"] for p in trainings)),
-        "staff_days_dispatched": sum(
-            (date.fromisoformat(p["to_date"]) - date.fromisoformat(p["from_date"])).days + 1
-            for p in by_type["staff-dispatched"]
+        "staff_days_dispatched": len(  # each (pairing, worker, day) once (SPEC 3.6)
+            {
+                (p["pairing_id"], p["worker_id"], date.fromisoformat(p["from_date"]) + timedelta(n))
+                for p in by_type["staff-dispatched"]
+                for n in range(
+                    (date.fromisoformat(p["to_date"]) - date.fromisoformat(p["from_date"])).days + 1
+                )
+            }
         ),
     }
 

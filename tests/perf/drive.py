@@ -94,10 +94,15 @@ async def sustained(bench: Bench, events: list[Event], clients: int = 8) -> dict
     clients_by_agency = {a: await _agency_client(bench, a) for a in agencies}
     cpu_before = cpu_seconds(bench)
 
+    province = bench.token("province", region="22")
+
     async def sender(client: httpx.AsyncClient) -> None:
         while todo:
             index, (agency, items) = todo.pop(0)
-            if index % NATS_EVERY == NATS_EVERY - 1:
+            if any(e["type"] == "pairing-established" for e in items):
+                # the department pairs agencies (SPEC 3.6): its token sends these requests
+                results = await _send_http(client, province, items)
+            elif index % NATS_EVERY == NATS_EVERY - 1:
                 results = await _send_nats(clients_by_agency[agency], agency, items)
             else:
                 results = await _send_http(client, tokens[agency], items)
