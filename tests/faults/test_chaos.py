@@ -64,6 +64,7 @@ async def test_negative_control_without_idempotency_is_caught() -> None:
     print(_show(summary))
     shutil.rmtree(str(summary["workdir"]), ignore_errors=True)  # a failed run keeps it
     assert summary["duplicated"] > 0, _show(summary)
-    assert summary["report_mismatches"], _show(summary)
-    assert summary["reconcile_exit"] == 1 and summary["reconcile"], _show(summary)
+    # The reports (and so reconcile) may stay right even so: a fact applied twice has one
+    # business key, and reporting counts one row per key (SPEC 3.6). The duplicated
+    # projection rows are what is caught.
     assert not summary["ok"]
