@@ -38,6 +38,11 @@ def local_token(principal: Principal) -> str:
     return issue(token_secrets()[0], principal)
 
 
+def agency_token(agency_id: str) -> str:
+    """A token for `agency_id` signed with the local stack's secret."""
+    return local_token(Principal(role="agency", agency_id=agency_id))
+
+
 def own_agency(event: dict[str, Any]) -> Principal:
     """The default sender of an event: the agency it is reported for."""
     return Principal(role="agency", agency_id=event["agency_id"])

@@ -53,6 +53,13 @@ class ErrorAnswer(Answer):
 EventStatus = Literal["accepted", "duplicate", "conflict", "rejected"]
 
 
+class EventKey(Answer):
+    """An event, by its key: the agency it was reported for and its id."""
+
+    agency_id: str
+    event_id: str
+
+
 class EventResult(Answer):
     """What became of one submitted event (SPEC 3.1, 3.4)."""
 
@@ -62,10 +69,16 @@ class EventResult(Answer):
     )
     status: EventStatus = Field(
         description="accepted: stored and queued for EVENTS; duplicate: the same id with the "
-        "same content was already stored (counted once); conflict: the id was used with "
+        "same content was already stored, or the same fact with the same content under "
+        "another id (duplicate_of; counted once); conflict: the id was used with "
         "other content (nothing changed); rejected: invalid or refused (see errors)."
     )
     errors: list[FieldError] = Field(default_factory=list)
+    duplicate_of: EventKey | None = Field(
+        default=None,
+        description="For a duplicate by business key (SPEC 3.6: the same visit, training, "
+        "client… re-sent under a new event id with identical content): the event it repeats.",
+    )
 
 
 class Health(Answer):

@@ -230,14 +230,14 @@ class ClientRegistered(ClientProfile):
 class VisitLogged(Contract):
     visit_id: Ident
     client_id: ClientId
-    # The client's agency when it is not the sender's (SPEC 3.6: assisting staff visit the
-    # assisted side's clients); a client is always (client's agency, client_id).
-    client_agency_id: AgencyId | None = None
     worker_id: Ident
     service: Service
     started_at: Moment
     duration_min: Annotated[StrictInt, Field(ge=1, le=24 * 60)]
     plan_id: Ident | None = None
+    # The client's agency when it is not the sender's (SPEC 3.6: assisting staff visit the
+    # assisted side's clients); a client is always (client's agency, client_id).
+    client_agency_id: AgencyId | None = None
 
 
 class ActivityHeld(Contract):
