@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from deploy.cli import publish
-from deploy.demo import reference_programme
+from deploy.demo import reference_programme, sender
 from deploy.stack import Stack
 
 CHROMIUM = os.environ.get("QIANSHOU_CHROMIUM", "/usr/bin/chromium")
@@ -34,7 +34,12 @@ def demo_stack(stack: Stack, token: Callable[..., str]) -> Stack:
     """Intake and reporting up, the reference programme accepted by intake."""
     stack.up("intake", "reporting")
     events = reference_programme()
-    counts = publish(stack.services["intake"].url, events, lambda a: token("agency", a))
+    counts = publish(
+        stack.services["intake"].url,
+        events,
+        lambda p: token(p.role, agency_id=p.agency_id, region=p.region),
+        sender=sender,  # the registry by the Jilin province token (SPEC 3.6)
+    )
     assert counts == {"accepted": len(events)}
     return stack
 
