@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 
 from deploy.cli import publish
-from deploy.demo import reference_programme
+from deploy.demo import reference_programme, sender
 from deploy.stack import Stack
 from services.reporting import export
 from tests.support.polling import eventually
@@ -37,7 +37,12 @@ def sheet_stack(stack: Stack, token: Callable[..., str]) -> Stack:
     stack.extra_env["IMPORT_MAX_ROWS"] = str(MAX_ROWS)
     stack.up("intake", "reporting")
     events = reference_programme()
-    counts = publish(stack.services["intake"].url, events, lambda a: token("agency", a))
+    counts = publish(
+        stack.services["intake"].url,
+        events,
+        lambda p: token(p.role, agency_id=p.agency_id, region=p.region),
+        sender=sender,  # the registry by the Jilin province token (SPEC 3.6)
+    )
     assert counts == {"accepted": len(events)}
     return stack
 
