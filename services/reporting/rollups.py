@@ -84,7 +84,8 @@ async def take_out(conn: asyncpg.Connection, visits: list[Visit]) -> None:
         " JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(a, ca, c, s)"
         " ON v.agency_id = k.a AND v.client_agency = k.ca AND v.client_id = k.c"
         " AND v.service = k.s"
-        " WHERE NOT v.superseded GROUP BY v.agency_id, v.client_agency, v.client_id, v.service",
+        " WHERE NOT v.retracted AND NOT v.superseded"
+        " GROUP BY v.agency_id, v.client_agency, v.client_id, v.service",
         *args,
     )
 
