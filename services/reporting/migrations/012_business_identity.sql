@@ -77,3 +77,36 @@ ALTER TABLE client_first_visit ALTER COLUMN client_agency SET NOT NULL,
 -- Staff-days count each (pairing, worker, day) once, however dispatches overlap: a sum of
 -- dispatch lengths cannot say that, so they are no longer totalled.
 DELETE FROM fact_totals WHERE fact = 'dispatch_facts';
+
+-- An entity's state is its newest registration by occurred_at, then recorded_at (the same
+-- occurred_at again replaces a registration: a clerk's correction from the start), then
+-- event key: the order every service uses (shared/regions.py).
+CREATE OR REPLACE VIEW current_agencies AS
+    SELECT DISTINCT ON (subject_agency) subject_agency AS agency_id, region_code, role,
+           registered_on, incubated_by
+    FROM agency_facts WHERE NOT retracted
+    ORDER BY subject_agency, occurred_at DESC, recorded_at DESC, agency_id DESC, event_id DESC;
+
+CREATE OR REPLACE VIEW current_pairings AS
+    SELECT DISTINCT ON (pairing_id) pairing_id, assisting_agency_id, assisted_agency_id,
+           starts_on, ends_on, staff_days_per_year, agencies_to_incubate, projects_to_undertake
+    FROM pairing_facts WHERE NOT retracted
+    ORDER BY pairing_id, occurred_at DESC, recorded_at DESC, agency_id DESC, event_id DESC;
+
+CREATE OR REPLACE VIEW current_workers AS
+    SELECT DISTINCT ON (worker_agency, worker_id) worker_id, worker_agency AS agency_id, role,
+           licence, min(registered_on) OVER (PARTITION BY worker_agency, worker_id) AS registered_on
+    FROM worker_facts WHERE NOT retracted
+    ORDER BY worker_agency, worker_id, occurred_at DESC, recorded_at DESC, agency_id DESC,
+             event_id DESC;
+
+CREATE OR REPLACE VIEW current_projects AS
+    SELECT DISTINCT ON (project_id) project_id, project_agency AS agency_id, pairing_id, starts_on
+    FROM project_facts WHERE NOT retracted
+    ORDER BY project_id, occurred_at DESC, recorded_at DESC, agency_id DESC, event_id DESC;
+
+CREATE OR REPLACE VIEW current_clients AS
+    SELECT DISTINCT ON (agency_id, client_id) agency_id, client_id, project_id, in_difficulty,
+           min(registered_on) OVER (PARTITION BY agency_id, client_id) AS registered_on
+    FROM client_facts WHERE NOT retracted
+    ORDER BY agency_id, client_id, occurred_at DESC, recorded_at DESC, event_id DESC;

@@ -5,9 +5,9 @@ projections or queries; lists and loops over the whole history for every figure.
 rather than fast. It reads the contract (shared/events.py) and nothing else.
 
 The rules (what a figure counts, what a retraction does) are written once in
-docs/kpis.md. Some SPEC 3.6 rules are not yet what reporting implements (issue 12, in
-progress); each is a switch in `Rules`, off in `IMPLEMENTED` until reporting has it, on in
-`SPEC`.
+docs/kpis.md. The SPEC 3.6 rules of business identity are switches in `Rules` (all on in
+`SPEC`, which reporting implements: `IMPLEMENTED` is the same), so a test can show what
+each one changes.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ class Rules:
     client_agency: bool = False
 
 
-IMPLEMENTED = Rules()
 SPEC = Rules(business_keys=True, distinct_staff_days=True, client_agency=True)
+IMPLEMENTED = SPEC
 
 
 def day_in_china(moment: datetime) -> date:
@@ -68,7 +68,9 @@ def _p(e: Canonical) -> Any:
 
 
 def _newest(events: list[Canonical]) -> Canonical:
-    return max(events, key=lambda e: (e.occurred_at, e.event_id))
+    """The newest by occurred_at, then by when intake recorded it (the same occurred_at
+    again replaces), then by event key."""
+    return max(events, key=lambda e: (e.occurred_at, e.recorded_at, e.agency_id, e.event_id))
 
 
 class History:
