@@ -223,6 +223,11 @@ class NatsCluster:
         return ",".join(node.url for node in self.nodes)
 
     @property
+    def admin_url(self) -> str:
+        """Every node with the admin user's credentials in it, comma-separated."""
+        return ",".join(node.admin_url for node in self.nodes)
+
+    @property
     def port(self) -> int:
         return self.nodes[0].port
 

@@ -142,7 +142,7 @@ async def sustained(bench: Bench, events: list[Event], clients: int = 8) -> dict
 
 async def _wait_on_stream(bench: Bench, accepted: int) -> float:
     """Wall time at which EVENTS holds every accepted event (the relay's work is done)."""
-    nc = await nats.connect(bench.nats.admin_url)
+    nc = await nats.connect(servers=nats_servers(bench.nats.admin_url))
     js = nc.jetstream()
     try:
         while True:

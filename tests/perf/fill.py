@@ -21,6 +21,7 @@ import httpx
 import nats
 import orjson
 
+from shared.settings import nats_servers
 from tests.perf.harness import (
     REPO,
     Bench,
@@ -42,7 +43,7 @@ async def fill(
     watermark = await Watermark.open(bench)
     base = (await watermark.read())[0]
     wanted = max(0, target - base)
-    nc = await nats.connect(bench.nats.admin_url)
+    nc = await nats.connect(servers=nats_servers(bench.nats.admin_url))
     js = nc.jetstream(publish_async_max_pending=4000)
     cpu_before = cpu_seconds(bench)
     started = time.time()
