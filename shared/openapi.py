@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
 from pydantic import BaseModel
 
 from shared.answers import ErrorAnswer
@@ -84,3 +85,24 @@ def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
 
     resolved: dict[str, Any] = resolve(schema)
     return resolved
+
+
+Examples = dict[tuple[str, str, str], dict[str, Any]]
+
+
+def add_examples(app: FastAPI, examples: Examples) -> None:
+    """Named examples of answers, by (method, path, status), put into the document after
+    FastAPI builds it: FastAPI drops every null from the examples it is given."""
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = base()
+        for (method, path, status), named in examples.items():
+            response = schema["paths"][path][method]["responses"][status]
+            content = response.setdefault("content", {}).setdefault("application/json", {})
+            content["examples"] = named
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from services.reporting import dashboard, projections
 from services.reporting.consumer import CONSUMER
+from services.reporting.examples import JILIN_TO_2020
 from services.reporting.facts import CONSUMED_TYPES
 from services.reporting.handlers import Reports
 from services.reporting.http import router
@@ -17,6 +18,7 @@ from services.reporting.shard import Shard
 from services.reporting.sharding import ShardConsumer
 from shared import asyncapi, consumer
 from shared.broker import declare_stream, replicas, reports_stream
+from shared.openapi import add_examples
 from shared.runtime import Blueprint, Runtime, build_app
 from shared.settings import Settings
 
@@ -62,6 +64,15 @@ async def start_shard(runtime: Runtime[Reports], app: FastAPI) -> Reports:
     return reports
 
 
+EXAMPLES = {
+    ("get", "/v1/reports/summary", "200"): {
+        "jilin": {
+            "summary": "Jilin (22) to the end of 2020: the reference programme",
+            "value": JILIN_TO_2020,
+        }
+    }
+}
+
 BLUEPRINT: Blueprint[Reports] = Blueprint(
     name="reporting",
     description=DESCRIPTION,
@@ -82,4 +93,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = build_app(blueprint, settings)
     app.include_router(router)
     dashboard.mount(app)
+    add_examples(app, EXAMPLES)
     return app

@@ -143,3 +143,19 @@ async def test_request_examples_are_valid_events(openapi: dict[str, Any]) -> Non
         value = example["value"]
         for event in value if isinstance(value, list) else [value]:
             incoming_events.validate_python(event)
+
+
+async def test_the_summary_example_is_a_summary(openapi: dict[str, Any]) -> None:
+    """The reference programme's summary in the document names only declared fields, each
+    with a value of its declared type (a KPI added later may be missing from it)."""
+    from pydantic import TypeAdapter
+
+    from services.reporting.schemas import Summary
+
+    ok = openapi["reporting"]["paths"]["/v1/reports/summary"]["get"]["responses"]["200"]
+    example = ok["content"]["application/json"]["examples"]["jilin"]["value"]
+    fields = {field.alias or name: field for name, field in Summary.model_fields.items()}
+    assert set(example) <= set(fields), set(example) - set(fields)
+    for key, value in example.items():
+        TypeAdapter(fields[key].annotation).validate_python(value)
+    assert example["clients_served_by_service"]["home-medication"] == 69
