@@ -86,15 +86,6 @@ class Reports:
                 body["breakdown"] = await self._by_period(conn, scope, breakdown)
         return body
 
-    async def breakdown(self, scope: Scope, size: str) -> list[dict[str, Any]]:
-        """The lines of a breakdown by period alone, without the whole scope's summary (the
-        dashboard's trend)."""
-        async with (
-            self.pool.acquire() as conn,
-            conn.transaction(isolation="repeatable_read", readonly=True),
-        ):
-            return await self._by_period(conn, scope, size)
-
     async def _by_period(
         self, conn: asyncpg.Connection, scope: Scope, size: str
     ) -> list[dict[str, Any]]:

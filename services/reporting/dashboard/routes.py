@@ -9,6 +9,7 @@ import asyncio
 import logging
 import re
 from collections import OrderedDict
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from services.reporting.dashboard import queries, session, views
 from services.reporting.dashboard.regions import lineage, region_name
 from services.reporting.handlers import Reports
+from services.reporting.periods import buckets
 from services.reporting.summary import Scope
 from shared.errors import Refusal
 from shared.http import status_of, token_principal
@@ -370,6 +372,7 @@ async def _overview(request: Request) -> Response:
 # same, so a page refreshing itself while nothing new arrived costs one small query.
 _TRENDS: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
 TREND_CACHE_SIZE = 256
+TREND_CONCURRENCY = 4  # of the pool's 10 connections
 
 
 async def _trend_lines(request: Request, scope: Scope, step: str) -> list[dict[str, Any]]:
@@ -378,7 +381,17 @@ async def _trend_lines(request: Request, scope: Scope, step: str) -> list[dict[s
     if key in _TRENDS:
         _TRENDS.move_to_end(key)
         return _TRENDS[key]
-    lines = await reports.breakdown(scope, step)
+    # One summary per month or year, several at a time on their own pooled connections
+    # (each its own snapshot; the API's breakdown keeps one snapshot and takes their sum).
+    limit = asyncio.Semaphore(TREND_CONCURRENCY)
+    assert scope.start is not None and scope.end is not None
+
+    async def line(label: str, first: date, last: date) -> dict[str, Any]:
+        async with limit:
+            kpis = await reports.summary(replace(scope, start=first, end=last))
+        return {"period": label, "from": first.isoformat(), "to": last.isoformat(), "summary": kpis}
+
+    lines = list(await asyncio.gather(*(line(*b) for b in buckets(scope.start, scope.end, step))))
     _TRENDS[key] = lines
     while len(_TRENDS) > TREND_CACHE_SIZE:
         _TRENDS.popitem(last=False)
