@@ -28,6 +28,7 @@ from services.reporting.periods import buckets
 from services.reporting.summary import Scope
 from shared.errors import Refusal
 from shared.http import status_of, token_principal
+from shared.labels import VALUE_ZH
 from shared.tokens import Principal, TokenError, verify
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
 }
-ROLE_NAMES = {"agency": "机构", "province": "省级", "admin": "管理员"}
+MILESTONES = VALUE_ZH["milestone"]
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 templates = jinja2.Environment(
@@ -551,7 +552,10 @@ async def _pairing(request: Request, pairing_id: str) -> Response:
     timeline = sorted(
         [
             *(
-                {"on": m["reached_on"], "what": _MILESTONES.get(m["milestone"], m["milestone"])}
+                {
+                    "on": m["reached_on"],
+                    "what": "里程碑：" + MILESTONES.get(m["milestone"], m["milestone"]),
+                }
                 for m in report["milestones"]
             ),
             *(
@@ -608,14 +612,6 @@ async def _pairing(request: Request, pairing_id: str) -> Response:
         ],
         today=_today(request),
     )
-
-
-_MILESTONES = {
-    "agency-registered": "孵化机构完成登记",
-    "systems-established": "建立招聘、财务和服务管理制度",
-    "project-undertaken": "承接首个服务项目",
-    "methods-mastered": "掌握基本服务方法",
-}
 
 
 # -- downloads ---------------------------------------------------------------------------

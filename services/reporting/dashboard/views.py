@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from services.reporting import kpis
-from shared.events import ACTIVITY_KINDS, SERVICES, TRAINING_KINDS
+from shared.labels import VALUE_ZH
 
 PERIOD_KINDS = ("all", "year", "q1", "q2", "q3", "q4", "custom")
 MAX_TREND_MONTHS = 120  # what a summary breakdown allows
@@ -20,13 +20,11 @@ def label(key: str) -> str:
     return kpis.label(key)
 
 
-def _sub_label(kpi: str, key: str) -> str:
-    return label(f"{kpi}.{key}").split(":")[-1]
-
-
-SERVICE_LABELS = {s: _sub_label("visits_by_service", s) for s in SERVICES}
-ACTIVITY_LABELS = {k: _sub_label("activities_by_kind", k) for k in ACTIVITY_KINDS}
-TRAINING_LABELS = {k: _sub_label("trainings_by_kind", k) for k in TRAINING_KINDS}
+SERVICE_LABELS = VALUE_ZH["service"]
+LECTURES = "activity_attendance_by_kind.health-lecture"  # the lectures of the elderly projects
+LECTURES_LABEL = (
+    f"{VALUE_ZH['activity_kind']['health-lecture']}{label('activity_attendance_by_kind')[-2:]}"
+)
 
 
 @dataclass(frozen=True)
@@ -114,20 +112,20 @@ def cards(kpis: dict[str, Any]) -> list[Card]:
         ),
         Card(
             "visits_by_service",
-            "上门服务次数",
+            label("visits_by_service"),
             _number(_total(kpis, "visits_by_service")),
             "；".join(f"{SERVICE_LABELS.get(s, s)} {n:,}" for s, n in by_service.items()),
         ),
-        Card("activity_attendance_by_kind.health-lecture", "健康讲座人次", _number(lectures)),
+        Card(LECTURES, LECTURES_LABEL, _number(lectures)),
         Card(
             "trainings_by_kind",
-            "培训次数",
+            label("trainings_by_kind"),
             _number(_total(kpis, "trainings_by_kind")),
             f"{label('training_attendances')} {_number(kpis.get('training_attendances'))}",
         ),
         Card(
             "staff_days_dispatched",
-            "派驻人日 / 目标",
+            f"{label('staff_days_dispatched')} / 目标",
             f"{_number(days)} / {_number(target)}",
             f"完成 {_percent(days / target)}" if target else "无目标",
         ),
@@ -142,11 +140,11 @@ def cards(kpis: dict[str, Any]) -> list[Card]:
 
 # The columns of the breakdown and trend tables: (label, how to read it from a summary).
 COLUMNS: list[tuple[str, str]] = [
-    ("已服务对象数", "clients_served"),
-    ("上门服务次数", "visits"),
-    ("健康讲座人次", "lectures"),
-    ("培训次数", "trainings"),
-    ("派驻人日", "staff_days_dispatched"),
+    (label("clients_served"), "clients_served"),
+    (label("visits_by_service"), "visits"),
+    (LECTURES_LABEL, "lectures"),
+    (label("trainings_by_kind"), "trainings"),
+    (label("staff_days_dispatched"), "staff_days_dispatched"),
 ]
 
 
