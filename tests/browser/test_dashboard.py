@@ -229,6 +229,8 @@ async def test_province_overview_drill_down_pairing_and_downloads(
     await page.goto(f"{base}/dashboard")
     overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
+    await page.wait_for_selector("#trend-chart svg")
+    await page.screenshot(path=str(SCREENSHOTS / "overview-phone.png"), full_page=True)
     await context.close()
 
 
