@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -136,7 +137,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             )
             print(f"  province token (Jilin, 22, a week): {province}")
         print("Ctrl-C stops everything.")
-        signal.pause()
+        watch_unassigned(stack.services["reporting"].url)
     except KeyboardInterrupt:
         pass
     finally:
@@ -165,6 +166,38 @@ def _serve_nats_metrics(stack: Any) -> str | None:
         print(f"  NATS metrics not served on port {port}: {exc}")
         return None
     return f"http://127.0.0.1:{port}/metrics"
+
+
+def unassigned_line(reporting_url: str) -> str | None:
+    """A line saying which agency ids have events but no registration, or None."""
+    try:
+        resp = httpx.get(
+            f"{reporting_url}/v1/reports/unassigned",
+            headers={"Authorization": f"Bearer {local_token(Principal(role='admin'))}"},
+            timeout=5,
+        )
+        agencies = resp.json()["agencies"] if resp.status_code == 200 else []
+    except (httpx.HTTPError, ValueError, KeyError):
+        return None  # reporting busy or restarting: say nothing rather than guess
+    if not agencies:
+        return None
+    ids = ", ".join(a["agency_id"] for a in agencies[:5]) + (" …" if len(agencies) > 5 else "")
+    events = sum(a["events"] for a in agencies)
+    return (
+        f"unassigned: {len(agencies)} agency id(s) with {events} event(s) but no registration"
+        f" ({ids}); they count once registered: GET {reporting_url}/v1/reports/unassigned"
+    )
+
+
+def watch_unassigned(reporting_url: str, every_s: float = 30.0) -> None:
+    """Until interrupted: print the unassigned line whenever it changes."""
+    shown: str | None = None
+    while True:
+        line = unassigned_line(reporting_url)
+        if line != shown and line is not None:
+            print(line, flush=True)
+        shown = line if line is not None else shown
+        time.sleep(every_s)
 
 
 def _demo_events() -> list[dict[str, Any]]:

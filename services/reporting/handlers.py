@@ -152,6 +152,37 @@ class Reports:
             raise NotFound(f"no pairing {pairing_id!r}")
         return body
 
+    async def unassigned(self, principal: Principal) -> dict[str, Any]:
+        """Agency ids with events but no registration in force (SPEC 3.6): their events
+        are kept and placed once they register; until then they are listed here."""
+        if principal.role != "admin":
+            raise Forbidden("only admin lists the agencies that have no registration")
+        rows = await self.pool.fetch(
+            "SELECT agency_id, type, events, first_seen, last_seen FROM agency_sightings s"
+            " WHERE NOT EXISTS (SELECT 1 FROM agency_regions r WHERE r.agency_id = s.agency_id)"
+            " ORDER BY agency_id, type"
+        )
+        found: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            line = found.setdefault(
+                r["agency_id"],
+                {"agency_id": r["agency_id"], "events": 0, "events_by_type": {},
+                 "first_seen": r["first_seen"], "last_seen": r["last_seen"]},
+            )  # fmt: skip
+            line["events"] += r["events"]
+            line["events_by_type"][r["type"]] = r["events"]
+            line["first_seen"] = min(line["first_seen"], r["first_seen"])
+            line["last_seen"] = max(line["last_seen"], r["last_seen"])
+        agencies = [
+            {
+                **a,
+                "first_seen": a["first_seen"].isoformat(),
+                "last_seen": a["last_seen"].isoformat(),
+            }
+            for a in found.values()
+        ]
+        return {"count": len(agencies), "agencies": agencies}
+
     async def publish(self, principal: Principal, region: str, period: str) -> dict[str, Any]:
         """Compute the period's report and put it on REPORTS, waiting for the PubAck."""
         first, last = period_range(period)

@@ -176,6 +176,15 @@ async def get_pairing_report(request: Request, pairing_id: str) -> Response:
     return json_response(await reports.pairing(principal, pairing_id))
 
 
+@router.get(
+    "/unassigned",
+    summary="Agency ids with events but no registration (admin): counts by type, first/last seen",
+)
+async def unassigned(request: Request) -> Response:
+    reports, principal = _caller(request)
+    return json_response(await reports.unassigned(principal))
+
+
 @router.post(
     "/publish",
     status_code=201,

@@ -9,7 +9,9 @@ import asyncpg
 
 from services.reporting import rollups
 from services.reporting.facts import FACT_TABLES, KEYED, fact_rows, table_columns
-from shared.events import Canonical, EventRetracted
+from services.reporting.metrics import UNASSIGNED_AGENCIES
+from shared import regions
+from shared.events import SERVICE_SENDERS, AgencyRegistered, Canonical, EventRetracted
 
 TABLE_COLUMNS = table_columns()
 # Every table the consumer writes, i.e. everything a rebuild makes again from EVENTS. A new
@@ -17,6 +19,9 @@ TABLE_COLUMNS = table_columns()
 PROJECTION_TABLES = (
     *FACT_TABLES,
     *rollups.TABLES,
+    "agency_registrations",
+    "agency_regions",
+    "agency_sightings",
     "retractions",
     "watermark",
     "processed_events",
@@ -42,9 +47,12 @@ async def apply(conn: asyncpg.Connection, events: list[Canonical]) -> None:
         if table in KEYED:
             first, second = (columns.index(c) for c in KEYED[table])
             touched[table] |= {(r[first], r[second]) for r in rows}
-    await _retract(conn, [e for e in events if isinstance(e.payload, EventRetracted)], touched)
+    retractions = [e for e in events if isinstance(e.payload, EventRetracted)]
+    await _retract(conn, retractions, touched)
     for table, found in touched.items():
         await _settle(conn, table, found)
+    await _place_agencies(conn, events, retracted, retractions)
+    await _sightings(conn, events)
     newest = max(e.recorded_at for e in events)
     await conn.execute(
         "INSERT INTO watermark (id, recorded_at, events) VALUES (true, $1, $2)"
@@ -53,6 +61,66 @@ async def apply(conn: asyncpg.Connection, events: list[Canonical]) -> None:
         newest,
         len(events),
     )
+
+
+async def _place_agencies(
+    conn: asyncpg.Connection,
+    events: list[Canonical],
+    retracted: set[tuple[str, str]],
+    retractions: list[Canonical],
+) -> None:
+    """Registrations and their retractions place agencies by the one rule (shared/regions)."""
+    await regions.record(
+        conn,
+        [
+            (
+                regions.Registration(
+                    p.agency_id, p.region_code, e.occurred_at, e.recorded_at, e.agency_id,
+                    e.event_id, p.role, p.incubated_by_pairing_id,
+                    (e.agency_id, e.event_id) in retracted,
+                ),
+                p.registered_on,
+            )
+            for e in events
+            if isinstance(p := e.payload, AgencyRegistered)
+        ],
+    )  # fmt: skip
+    await regions.retract(
+        conn,
+        [(e.agency_id, e.payload.target_event_id) for e in retractions],  # type: ignore[attr-defined]
+    )
+
+
+UNASSIGNED_COUNT = (
+    "SELECT count(DISTINCT agency_id) FROM agency_sightings s"
+    " WHERE NOT EXISTS (SELECT 1 FROM agency_regions r WHERE r.agency_id = s.agency_id)"
+)
+
+
+async def _sightings(conn: asyncpg.Connection, events: list[Canonical]) -> None:
+    """Count each agency's events by type, so agencies that never registered are visible
+    (SPEC 3.6): GET /v1/reports/unassigned and the gauge."""
+    seen: dict[tuple[str, str], list[Any]] = {}
+    for e in events:
+        if e.agency_id in SERVICE_SENDERS:
+            continue
+        s = seen.setdefault((e.agency_id, e.type), [0, e.recorded_at, e.recorded_at])
+        s[0], s[1], s[2] = s[0] + 1, min(s[1], e.recorded_at), max(s[2], e.recorded_at)
+    if seen:
+        await conn.execute(
+            "INSERT INTO agency_sightings (agency_id, type, events, first_seen, last_seen)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[],"
+            " $5::timestamptz[]) ON CONFLICT (agency_id, type) DO UPDATE SET"
+            " events = agency_sightings.events + EXCLUDED.events,"
+            " first_seen = least(agency_sightings.first_seen, EXCLUDED.first_seen),"
+            " last_seen = greatest(agency_sightings.last_seen, EXCLUDED.last_seen)",
+            [k[0] for k in seen],
+            [k[1] for k in seen],
+            [v[0] for v in seen.values()],
+            [v[1] for v in seen.values()],
+            [v[2] for v in seen.values()],
+        )
+    UNASSIGNED_AGENCIES.set(await conn.fetchval(UNASSIGNED_COUNT))
 
 
 async def _already_retracted(

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from services.scheduling import store
+from shared import regions
 from shared.events import (
     AgencyRegistered,
     Canonical,
@@ -23,7 +24,6 @@ from shared.events import (
     WorkerRegistered,
 )
 from shared.identity import client_agency
-from shared.subjects import UNASSIGNED_REGION
 
 # A handler gets the event and its payload (typed by the handler; the registry pairs them).
 Handler = Callable[[asyncpg.Connection, Canonical, Any], Awaitable[None]]
@@ -35,15 +35,30 @@ async def apply(conn: asyncpg.Connection, events: list[Canonical]) -> None:
 
 
 async def _apply_one(conn: asyncpg.Connection, event: Canonical) -> None:
-    if event.region_code != UNASSIGNED_REGION:
-        await store.learn_region(conn, event.agency_id, event.region_code, own=False)
     await HANDLERS[event.type](conn, event, event.payload)
 
 
 async def _agency_registered(
     conn: asyncpg.Connection, event: Canonical, p: AgencyRegistered
 ) -> None:
-    await store.learn_region(conn, p.agency_id, p.region_code, own=p.agency_id == event.agency_id)
+    # Only registrations place an agency, by the rule every service shares (shared/regions).
+    registration = regions.Registration(
+        p.agency_id, p.region_code, event.occurred_at, event.recorded_at,
+        event.agency_id, event.event_id, p.role, p.incubated_by_pairing_id,
+        await _retracted_before(conn, event.agency_id, event.event_id),
+    )  # fmt: skip
+    await regions.record(conn, [(registration, p.registered_on)])
+
+
+async def _retracted_before(conn: asyncpg.Connection, agency_id: str, event_id: str) -> bool:
+    """The event's retraction came first (references arrive in any order)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT true FROM retractions_seen WHERE agency_id = $1 AND target_event_id = $2",
+            agency_id,
+            event_id,
+        )
+    )
 
 
 async def _worker_registered(
@@ -142,6 +157,13 @@ async def _visit_logged(conn: asyncpg.Connection, event: Canonical, p: VisitLogg
 
 async def _retract(conn: asyncpg.Connection, agency_id: str, target: str) -> None:
     """Drop the target's effect. Slots a retracted worker already holds stay assigned."""
+    await conn.execute(
+        "INSERT INTO retractions_seen (agency_id, target_event_id) VALUES ($1, $2)"
+        " ON CONFLICT DO NOTHING",
+        agency_id,
+        target,
+    )
+    await regions.retract(conn, [(agency_id, target)])
     await conn.execute(
         "UPDATE workers SET retracted = true WHERE agency_id = $1 AND event_id = $2",
         agency_id,

@@ -18,19 +18,11 @@ from shared.events import Contract, VisitOverdue, VisitScheduled, service_event
 from shared.subjects import UNASSIGNED_REGION, event, msg_id
 
 
-async def learn_region(conn: asyncpg.Connection, agency_id: str, region: str, own: bool) -> None:
-    """The first region heard of wins, unless the agency registers itself."""
-    await conn.execute(
-        "INSERT INTO agencies (agency_id, region_code) VALUES ($1, $2)"
-        " ON CONFLICT (agency_id) DO UPDATE SET region_code = EXCLUDED.region_code WHERE $3",
-        agency_id,
-        region,
-        own,
-    )
-
-
 async def region_of(conn: asyncpg.Connection | asyncpg.Pool, agency_id: str) -> str | None:
-    value = await conn.fetchval("SELECT region_code FROM agencies WHERE agency_id = $1", agency_id)
+    """The agency's region in force (shared/regions.py), or None before it registers."""
+    value = await conn.fetchval(
+        "SELECT region_code FROM agency_regions WHERE agency_id = $1", agency_id
+    )
     return str(value) if value is not None else None
 
 

@@ -37,7 +37,7 @@ def _where(scope: Scope, args: list[Any]) -> list[str]:
     if scope.region_prefix is not None:
         args.append(scope.region_prefix)
         clauses.append(
-            "agency_id IN (SELECT agency_id FROM agencies"
+            "agency_id IN (SELECT agency_id FROM agency_regions"
             f" WHERE starts_with(region_code, ${len(args)}))"
         )
     return clauses
