@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from services.reporting import export, workbook
 from services.reporting.handlers import Reports
-from services.reporting.schemas import PairingReport, Summary
+from services.reporting.schemas import PairingReport, Summary, Unassigned
 from services.reporting.summary import Scope
 from services.reporting.suppression import suppress_report
 from shared.errors import Forbidden, Invalid, NotFound, field_error
@@ -179,8 +179,10 @@ async def get_pairing_report(request: Request, pairing_id: str) -> Response:
 @router.get(
     "/unassigned",
     summary="Agency ids with events but no registration (admin): counts by type, first/last seen",
+    response_model=Unassigned,
+    responses=error_responses(403),
 )
-async def unassigned(request: Request) -> Response:
+async def get_unassigned(request: Request) -> Response:
     reports, principal = _caller(request)
     return json_response(await reports.unassigned(principal))
 

@@ -162,3 +162,20 @@ class PairingReport(Answer):
     assisted_licence_rate: LicenceRates = Field(
         description="Of the assisted agency and the agencies the pairing incubated."
     )
+
+
+class UnassignedAgency(Answer):
+    """An agency id with events but no registration in force (SPEC 3.6)."""
+
+    agency_id: str
+    events: int = Field(description="its events so far, every type")
+    events_by_type: dict[str, int]
+    first_seen: datetime = Field(description="intake's recording time of its first event")
+    last_seen: datetime = Field(description="and of its newest")
+
+
+class Unassigned(Answer):
+    """Agencies whose events wait for their registration: kept, and placed once it comes."""
+
+    count: int
+    agencies: list[UnassignedAgency]
