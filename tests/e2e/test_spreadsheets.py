@@ -224,6 +224,24 @@ async def test_visit_sheet_from_the_template(sheet_stack: Stack, token: Callable
         assert {e["row"] - shift: (e["field"], e["code"]) for e in repeat["errors"]} == expected
     final = report(sheet_stack, province, agency=AGENCY).json()
     assert final["visits_by_service"] == after["visits_by_service"]
+    assert final["visit_minutes"] == after["visit_minutes"]
+
+    # A corrected row (45 minutes were 50) is a correction: the visit is not counted twice,
+    # its minutes are replaced.
+    corrected = [*_good(1)[:5], 50]
+    assert _good(1)[5] == 45
+    fix = await _started_and_finished(
+        sheet_stack, auth, "fix.csv", _csv([h for h in header if h], [corrected, _good(2)])
+    )
+    assert (fix["accepted"], fix["duplicate"], fix["rejected"]) == (1, 1, 0), fix
+
+    async def corrected_minutes() -> dict[str, Any] | None:
+        body = report(sheet_stack, province, agency=AGENCY).json()
+        return body if body["visit_minutes"] != final["visit_minutes"] else None
+
+    fixed = await eventually(corrected_minutes, timeout_s=60, what="the correction reported")
+    assert fixed["visit_minutes"] == final["visit_minutes"] + 5
+    assert fixed["visits_by_service"] == final["visits_by_service"]
 
     # Only whoever started an import reads it.
     other = {"Authorization": f"Bearer {token('agency', 'lanxing')}"}
