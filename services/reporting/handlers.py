@@ -114,22 +114,12 @@ class Reports:
         return out
 
     async def _by_region(self, conn: asyncpg.Connection, scope: Scope) -> list[dict[str, Any]]:
-        prefix = scope.region or ""
-        length = child_length(prefix)
-        if length is None:
-            return []
-        children = await conn.fetch(
-            "SELECT DISTINCT left(region_code, $2) AS child FROM current_agencies"
-            " WHERE region_code LIKE $1 AND length(region_code) >= $2 ORDER BY child",
-            prefix + "%",
-            length,
-        )
         return [
             {
-                "region": r["child"],
-                "summary": await summary(conn, replace(scope, region=r["child"])),
+                "region": child,
+                "summary": await summary(conn, replace(scope, region=child)),
             }
-            for r in children
+            for child in await child_regions(conn, scope.region or "")
         ]
 
     async def pairing(self, principal: Principal, pairing_id: str) -> dict[str, Any]:
@@ -226,3 +216,17 @@ def _describe(scope: Scope) -> dict[str, Any]:
         "from": scope.start.isoformat() if scope.start else None,
         "to": end.isoformat(),
     }
+
+
+async def child_regions(conn: asyncpg.Connection, prefix: str) -> list[str]:
+    """The codes one level below `prefix` that hold a registered agency."""
+    length = child_length(prefix)
+    if length is None:
+        return []
+    rows = await conn.fetch(
+        "SELECT DISTINCT left(region_code, $2) AS child FROM current_agencies"
+        " WHERE region_code LIKE $1 AND length(region_code) >= $2 ORDER BY child",
+        prefix + "%",
+        length,
+    )
+    return [str(r["child"]) for r in rows]

@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.reporting.dashboard import queries, session, views
 from services.reporting.dashboard.regions import lineage, region_name
-from services.reporting.handlers import Reports
+from services.reporting.handlers import Reports, child_regions
 from services.reporting.periods import buckets
 from services.reporting.summary import Scope
 from shared.errors import Refusal
@@ -317,20 +317,31 @@ async def _overview(request: Request) -> Response:
         # Independent reads, each on its own pooled connection: the page waits for the
         # slowest, not for their sum. The trend (one summary per month or year) comes
         # separately from /dashboard/trend, so the cards do not wait for it.
-        body, pairings = await asyncio.gather(
-            reports.summary(scope, "region" if drill == "region" else None),
+        codes: list[str] = []
+        if drill == "region":
+            async with reports.pool.acquire() as conn:
+                codes = await child_regions(conn, scope.region or "")
+        limit = asyncio.Semaphore(SUMMARY_CONCURRENCY)
+
+        async def summary_of(part: Scope) -> dict[str, Any]:
+            async with limit:
+                return await reports.summary(part)
+
+        body, pairings, *parts = await asyncio.gather(
+            summary_of(scope),
             queries.pairings_of(reports.pool, scope),
+            *(summary_of(replace(scope, region=c)) for c in codes),
         )
         children: list[dict[str, Any]] = []
         if drill == "region":
             children = [
                 {
-                    "code": line["region"],
-                    "name": region_name(line["region"]),
-                    "href": _link("/dashboard", period, region=line["region"]),
-                    "figures": views.figures(line["summary"]),
+                    "code": code,
+                    "name": region_name(code),
+                    "href": _link("/dashboard", period, region=code),
+                    "figures": views.figures(part),
                 }
-                for line in body.get("breakdown", [])
+                for code, part in zip(codes, parts, strict=True)
             ]
         elif drill == "agency":
             children = await _agencies(reports, principal, scope, period)
@@ -374,6 +385,7 @@ async def _overview(request: Request) -> Response:
 _TRENDS: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
 TREND_CACHE_SIZE = 256
 TREND_CONCURRENCY = 4  # of the pool's 10 connections
+SUMMARY_CONCURRENCY = 4
 
 
 async def _trend_lines(request: Request, scope: Scope, step: str) -> list[dict[str, Any]]:
