@@ -149,7 +149,9 @@ class EventConsumer:
                 except (NatsTimeoutError, TimeoutError):
                     continue
                 except Exception as exc:  # NATS away or restarting: the client reconnects
-                    log.warning("%s: fetch failed (%s); retrying", self.durable, exc)
+                    log.warning(
+                        "%s: fetch failed (%s); retrying", self.durable, publishing.describe(exc)
+                    )
                     await asyncio.sleep(0.5)
                     continue
                 try:
