@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 
-from services.intake import clients, domain, store
+from services.intake import clients, decision, domain, store
 from services.intake.metrics import EVENTS, REJECTIONS
 from services.intake.personal import Vault
+from shared import faults
+from shared.clock import Clock, SystemClock
 from shared.errors import Forbidden, Gone, Malformed, NotFound, Unavailable
 from shared.tokens import Principal
 from shared.validation import decode_json
@@ -24,6 +26,7 @@ class Intake:
     relay_wakeup: asyncio.Event
     backlog: Callable[[], int] = lambda: 0
     max_backlog: int = 100_000
+    clock: Clock = field(default_factory=SystemClock)
 
     async def submit(
         self, body: bytes, principal: Principal, subject_type: str | None = None
@@ -48,8 +51,15 @@ class Intake:
         regions = await store.regions_of(self.pool, request.agencies)
         regions = {**domain.registered_regions(request), **regions}
         domain.authorize(principal, request, regions)
-        accepted = await store.record(self.pool, request, self.vault, principal)
-        if accepted:
+        decision.prepare(request, self.vault.content_key())
+        async with self.pool.acquire() as conn, conn.transaction():
+            await store.lock(conn, request.valid)
+            facts = await store.load(conn, request.valid)
+            decided = decision.decide(principal, request, facts, self.clock.now())
+            raced = await store.record(conn, decided, self.vault)
+        decision.settle_raced(decided, raced)
+        faults.point("intake.after_commit")  # committed, not yet answered nor published
+        if len(decided) > len(raced):
             self.relay_wakeup.set()
         for sub in request.submissions:
             event_type = sub.event.type if sub.event else "invalid"

@@ -1,4 +1,6 @@
-"""Intake's database: the event log, the outbox and personal data, one transaction a request.
+"""Intake's database: the event log, the outbox and personal data. SQL only: the handler
+runs each request in one transaction as lock and load (here), decide (decision.py), record
+(here); no rule is applied in this module.
 
 Every statement works on the whole batch (arrays unnested server-side): a request of a
 thousand events costs a handful of round trips, not thousands.
@@ -6,27 +8,15 @@ thousand events costs a handful of round trips, not thousands.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from services.intake import authority, clients
-from services.intake.domain import (
-    InForce,
-    Publication,
-    Request,
-    Submission,
-    content,
-    fingerprint,
-    publication,
-    settle_against_log,
-    settle_business_keys,
-    settle_repeats_within,
-    submitter,
-)
+from services.intake.decision import Decided, Facts
+from services.intake.domain import InForce, Publication, Submission
 from services.intake.personal import Vault
-from shared import faults, regions
+from shared import regions
 from shared.events import (
     AgencyRegistered,
     EventRetracted,
@@ -34,7 +24,6 @@ from shared.events import (
     ProjectStarted,
     canonical_events,
 )
-from shared.tokens import Principal
 
 
 async def regions_of(conn: asyncpg.Connection | asyncpg.Pool, agencies: set[str]) -> dict[str, str]:
@@ -46,48 +35,38 @@ async def regions_of(conn: asyncpg.Connection | asyncpg.Pool, agencies: set[str]
     return {r["agency_id"]: r["region_code"] for r in rows}
 
 
+async def lock(conn: asyncpg.Connection, subs: list[Submission]) -> None:
+    """Take the request's locks (below) first, before anything is loaded."""
+    await _lock(conn, subs)
+
+
+async def load(conn: asyncpg.Connection, subs: list[Submission]) -> Facts:
+    """What the rules need to decide these events (services/intake/decision.py)."""
+    return Facts(
+        fingerprints=await _fingerprints(conn, [s.key for s in subs]),
+        known=await load_known(conn, subs),
+        in_force=await _in_force(conn, subs),
+        registrations=await _registrations(conn, {s.key[0] for s in subs}),
+    )
+
+
 async def record(
-    pool: asyncpg.Pool, request: Request, vault: Vault, principal: Principal
-) -> list[Submission]:
-    """Store the request's valid events the principal may send; settle each one's status.
-    Returns those accepted."""
-    key = vault.content_key()
-    for sub in request.valid:
-        assert sub.event is not None
-        sub.fingerprint = fingerprint(sub.event, key)
-        sub.content = content(sub.event, key)
-    settle_repeats_within(request)
-    async with pool.acquire() as conn, conn.transaction():
-        await _settle_known(conn, request.valid)
-        await _lock(conn, request.valid)
-        known = await load_known(conn, request.valid)
-        authority.check(principal, request.valid, known)
-        settle_business_keys(request.valid, await _in_force(conn, request.valid))
-        fresh = request.valid
-        if not fresh:
-            return []
-        # A microsecond apart, in request order: a report's as_of (the newest recorded_at
-        # reflected) then tells exactly how far into a request it has got.
-        now = datetime.now(UTC)
-        times = [now + timedelta(microseconds=i) for i in range(len(fresh))]
-        regions = await _regions_for(conn, fresh, times)
-        by = submitter(principal)
-        pubs = [
-            publication(s.event, regions[i], times[i], by) for i, s in enumerate(fresh) if s.event
-        ]
-        seqs = await _append(conn, fresh, pubs)
-        raced = [s for s in fresh if s.key not in seqs]
-        await _settle_known(conn, raced)  # a concurrent request stored them first
-        accepted = [(s, p) for s, p in zip(fresh, pubs, strict=True) if s.key in seqs]
-        for sub, _ in accepted:
-            sub.status = "accepted"
-        await _fill_outbox(conn, [(seqs[s.key], p) for s, p in accepted])
-        await _keep_owners(conn, [s for s, _ in accepted])
-        await _keep_registrations(conn, accepted)
-        await _keep_business_keys(conn, accepted)
-        await clients.keep(conn, vault, [(seqs[s.key], s) for s, _ in accepted])
-    faults.point("intake.after_commit")  # committed, not yet answered nor published
-    return [s for s, _ in accepted]
+    conn: asyncpg.Connection, decided: Decided, vault: Vault
+) -> dict[tuple[str, str], bytes]:
+    """Append the accepted events to the log and the outbox, with what they establish
+    (owners, registrations, business keys, personal data). Returns the fingerprints of
+    those a concurrent request stored first under the same ids, which are not recorded."""
+    if not decided:
+        return {}
+    seqs = await _append(conn, [s for s, _ in decided], [p for _, p in decided])
+    accepted = [(s, p) for s, p in decided if s.key in seqs]
+    raced = await _fingerprints(conn, [s.key for s, _ in decided if s.key not in seqs])
+    await _fill_outbox(conn, [(seqs[s.key], p) for s, p in accepted])
+    await _keep_owners(conn, [s for s, _ in accepted])
+    await _keep_registrations(conn, accepted)
+    await _keep_business_keys(conn, accepted)
+    await clients.keep(conn, vault, [(seqs[s.key], s) for s, _ in accepted])
+    return raced
 
 
 async def _lock(conn: asyncpg.Connection, subs: list[Submission]) -> None:
@@ -202,33 +181,16 @@ async def _in_force(
     }
 
 
-async def _regions_for(
-    conn: asyncpg.Connection, subs: list[Submission], times: list[datetime]
-) -> list[str | None]:
-    """The region each event is published under: its agency's region in force by the one
-    rule (shared/regions.py), counting the registrations earlier in this request."""
-    agencies = {s.event.agency_id for s in subs if s.event}
+async def _registrations(
+    conn: asyncpg.Connection, agencies: set[str]
+) -> dict[str, regions.Registration]:
+    """The registration in force of each of these agencies (shared/regions.py)."""
     rows = await conn.fetch(
         "SELECT g.* FROM agency_regions a JOIN agency_registrations g"
         " USING (event_agency, event_id) WHERE a.agency_id = ANY($1::text[])",
         sorted(agencies),
     )
-    current = {r["agency_id"]: _registration(r) for r in rows}
-    out: list[str | None] = []
-    for sub, at in zip(subs, times, strict=True):
-        assert sub.event is not None
-        payload = sub.event.payload
-        if isinstance(payload, AgencyRegistered):
-            mine = regions.Registration(
-                payload.agency_id, payload.region_code, sub.event.occurred_at, at,
-                sub.event.agency_id, sub.event.event_id,
-            )  # fmt: skip
-            chosen = regions.in_force(r for r in (current.get(payload.agency_id), mine) if r)
-            if chosen is not None:
-                current[payload.agency_id] = chosen
-        found = current.get(sub.event.agency_id)
-        out.append(found.region_code if found else None)
-    return out
+    return {r["agency_id"]: _registration(r) for r in rows}
 
 
 def _registration(r: asyncpg.Record) -> regions.Registration:
@@ -336,20 +298,20 @@ async def _keep_business_keys(
         )
 
 
-async def _settle_known(conn: asyncpg.Connection, subs: list[Submission]) -> None:
-    if not subs:
-        return
+async def _fingerprints(
+    conn: asyncpg.Connection, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], bytes]:
+    """The stored fingerprint of each of these event keys the log already holds."""
+    if not keys:
+        return {}
     rows = await conn.fetch(
         "SELECT l.agency_id, l.event_id, l.content_hash FROM event_log l"
         " JOIN unnest($1::text[], $2::text[]) AS k(agency_id, event_id)"
         " USING (agency_id, event_id)",
-        [s.key[0] for s in subs],
-        [s.key[1] for s in subs],
+        [k[0] for k in keys],
+        [k[1] for k in keys],
     )
-    known = {(r["agency_id"], r["event_id"]): r["content_hash"] for r in rows}
-    for sub in subs:
-        if sub.key in known:
-            settle_against_log(sub, known[sub.key])
+    return {(r["agency_id"], r["event_id"]): r["content_hash"] for r in rows}
 
 
 async def _append(
