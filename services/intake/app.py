@@ -51,7 +51,6 @@ async def start(runtime: Runtime[Intake], app: FastAPI) -> Intake:
         relay_wakeup=wakeup,
         backlog=lambda: relay.backlog,
         max_backlog=settings.intake.max_backlog,
-        clock=runtime.clock,
     )
     runtime.background("relay", relay.run())
     importer = Importer(runtime.pool, intake, stale_s=settings.imports.stale_s)

@@ -26,6 +26,8 @@ class Intake:
     relay_wakeup: asyncio.Event
     backlog: Callable[[], int] = lambda: 0
     max_backlog: int = 100_000
+    # recorded_at comes from this (the system clock: the log's own time, which tests'
+    # file clock for "today" does not move).
     clock: Clock = field(default_factory=SystemClock)
 
     async def submit(
