@@ -1,5 +1,5 @@
 """Who may read which report: a province its region prefix, an agency itself and the
-pairings it belongs to, admin everything. Plain logic; the caller supplies the facts."""
+pairings it is a side of, admin everything. Plain logic; the caller supplies the facts."""
 
 from __future__ import annotations
 
@@ -16,9 +16,12 @@ def authorize(
     pairing_members: set[str] | None,
     project_owner: str | None,
     regions: dict[str, str] | None = None,
+    pairing_sides: set[str] | None = None,
 ) -> Scope:
     """The scope the principal may read (filled in where it left things open), or Forbidden.
-    `regions` gives the region of the agencies the scope names (agency, pairing, project)."""
+    `regions` gives the region of the agencies the scope names (agency, pairing, project).
+    An agency reads its own data and the scope of each pairing it is a side of (SPEC 3.6);
+    an agency the pairing incubated is not a side."""
     if principal.role == "admin":
         return scope
     if principal.role == "province":
@@ -28,8 +31,10 @@ def authorize(
         raise Forbidden("an agency token cannot read regional reports")
     if scope.agency is not None and scope.agency != own:
         raise Forbidden(f"agency {scope.agency!r} is not yours")
-    if scope.pairing is not None and own not in (pairing_members or set()):
-        raise Forbidden(f"pairing {scope.pairing!r} does not include your agency")
+    if scope.pairing is not None and own not in (pairing_sides or set()):
+        raise Forbidden(
+            f"pairing {scope.pairing!r}: only its two sides, its province and admin read it"
+        )
     if scope.project is not None and project_owner != own and scope.pairing is None:
         raise Forbidden(f"project {scope.project!r} is not yours")
     if scope.agency is None and scope.pairing is None:

@@ -16,7 +16,13 @@ from services.reporting import access
 from services.reporting.pairing_report import pairing_report
 from services.reporting.periods import buckets, child_length, period_range
 from services.reporting.shard import Shard
-from services.reporting.summary import Scope, pairing_members, summary
+from services.reporting.summary import (
+    Scope,
+    pairing_members,
+    pairing_sides,
+    scoped_agencies,
+    summary,
+)
 from shared import publishing
 from shared.clock import Clock, SystemClock, today_in_china
 from shared.errors import Forbidden, Invalid, NotFound, Unavailable, field_error
@@ -52,6 +58,7 @@ class Reports:
         wanted = Scope(region, agency, pairing, project, start, end, self.today())
         async with self.pool.acquire() as conn:
             members = await pairing_members(conn, pairing) if pairing else None
+            sides = await pairing_sides(conn, pairing) if pairing else None
             owner = (
                 await conn.fetchval(
                     "SELECT agency_id FROM current_projects WHERE project_id = $1", project
@@ -68,7 +75,7 @@ class Reports:
                     sorted(named),
                 )
             }
-        allowed = access.authorize(principal, wanted, members, owner, regions)
+        allowed = access.authorize(principal, wanted, members, owner, regions, sides)
         asked = {a for a in (allowed.agency, owner, *(members or ())) if a}
         self.shard.check(allowed.region, {a: regions.get(a) for a in asked})
         return allowed
@@ -119,7 +126,7 @@ class Reports:
                 "region": child,
                 "summary": await summary(conn, replace(scope, region=child)),
             }
-            for child in await child_regions(conn, scope.region or "")
+            for child in await child_regions(conn, scope.region or "", scope)
         ]
 
     async def pairing(self, principal: Principal, pairing_id: str) -> dict[str, Any]:
@@ -135,8 +142,16 @@ class Reports:
                 )
             }
             self.shard.check(None, {a: regions.get(a) for a in members})
-            if not any(principal.may_act_for(a, regions.get(a)) for a in members):
-                raise Forbidden(f"pairing {pairing_id!r} is not yours")
+            # An agency reads the pairings it is a side of; a province those with an agency
+            # in its region; admin all (SPEC 3.6).
+            if principal.role == "agency":
+                allowed = principal.agency_id in await pairing_sides(conn, pairing_id)
+            else:
+                allowed = any(principal.covers_region(regions.get(a)) for a in members)
+            if not allowed:
+                raise Forbidden(
+                    f"pairing {pairing_id!r}: only its two sides, its province and admin read it"
+                )
             body = await pairing_report(conn, pairing_id, self.today())
         if body is None:
             raise NotFound(f"no pairing {pairing_id!r}")
@@ -218,15 +233,20 @@ def _describe(scope: Scope) -> dict[str, Any]:
     }
 
 
-async def child_regions(conn: asyncpg.Connection, prefix: str) -> list[str]:
-    """The codes one level below `prefix` that hold a registered agency."""
+async def child_regions(
+    conn: asyncpg.Connection, prefix: str, scope: Scope | None = None
+) -> list[str]:
+    """The codes one level below `prefix` that hold a registered agency (of `scope`'s, when
+    given: an agency's breakdown lists only its own regions)."""
     length = child_length(prefix)
     if length is None:
         return []
     rows = await conn.fetch(
         "SELECT DISTINCT left(region_code, $2) AS child FROM current_agencies"
-        " WHERE region_code LIKE $1 AND length(region_code) >= $2 ORDER BY child",
+        " WHERE region_code LIKE $1 AND length(region_code) >= $2"
+        " AND ($3::text[] IS NULL OR agency_id = ANY($3::text[])) ORDER BY child",
         prefix + "%",
         length,
+        await scoped_agencies(conn, scope) if scope is not None else None,
     )
     return [str(r["child"]) for r in rows]

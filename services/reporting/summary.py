@@ -59,6 +59,28 @@ async def scoped_agencies(conn: asyncpg.Connection, scope: Scope) -> list[str] |
     return None if chosen is None else sorted(chosen)
 
 
+async def pairing_projects(conn: asyncpg.Connection, pairing_id: str) -> list[str]:
+    """The projects started under the pairing by one of its members."""
+    members = sorted(await pairing_members(conn, pairing_id))
+    rows = await conn.fetch(
+        "SELECT project_id FROM current_projects WHERE pairing_id = $1"
+        " AND agency_id = ANY($2::text[])",
+        pairing_id,
+        members,
+    )
+    return [r["project_id"] for r in rows]
+
+
+async def pairing_sides(conn: asyncpg.Connection, pairing_id: str) -> set[str]:
+    """The assisting and the assisted agency: the agencies that read the pairing's scope."""
+    row = await conn.fetchrow(
+        "SELECT assisting_agency_id, assisted_agency_id FROM current_pairings"
+        " WHERE pairing_id = $1",
+        pairing_id,
+    )
+    return set(row.values()) if row else set()
+
+
 async def pairing_members(conn: asyncpg.Connection, pairing_id: str) -> set[str]:
     """The assisting and assisted agencies and the agencies the pairing incubated."""
     rows = await conn.fetch(
@@ -78,12 +100,18 @@ _FROM_SIDES = (
 )
 
 # Every query below takes: $1 agencies (text[] or NULL for all), $2 start, $3 end,
-# $4 pairing (or NULL), $5 project (or NULL). PostgreSQL must know each parameter's type
-# even where a query does not use it, hence this prefix.
+# $4 pairing (or NULL), $5 project (or NULL), $6 the pairing's projects (or NULL).
+# PostgreSQL must know each parameter's type even where a query does not use it, hence
+# this prefix.
+#
+# A pairing's scope (SPEC 3.6) is its dispatches, trainings and milestones, the agencies it
+# incubated (and their workers), the projects started under it and those projects'
+# clients, visits (whoever made them) and activities; never its sides' other work.
 _PARAMS = (
     "WITH params AS (SELECT $1::text[] AS agencies, $2::date AS start_on, $3::date AS end_on,"
-    " $4::text AS pairing, $5::text AS project) "
+    " $4::text AS pairing, $5::text AS project, $6::text[] AS projects) "
 )
+_OF_PROJECTS = "($6::text[] IS NULL OR {col} = ANY($6::text[]))"
 _IN_SCOPE = "($1::text[] IS NULL OR {col} = ANY($1::text[]))"
 
 
@@ -115,12 +143,15 @@ SELECT count(*) AS total,
              AND c.obtained_on <= $3)) AS licensed
 FROM current_workers w
 WHERE {_agency_filter()} AND registered_on <= $3
+  AND ($4::text IS NULL OR agency_id IN (SELECT agency_id FROM current_agencies
+                                         WHERE incubated_by = $4))
 """
 
 _CLIENTS = f"""
 SELECT count(*) AS registered, count(*) FILTER (WHERE in_difficulty) AS in_difficulty
 FROM current_clients
 WHERE {_agency_filter()} AND registered_on <= $3 AND ($5::text IS NULL OR project_id = $5)
+  AND {_OF_PROJECTS.format(col="project_id")}
 """
 
 # A client is (client's agency, client_id): a visit by another agency's worker to a client
@@ -131,6 +162,10 @@ WHERE NOT superseded AND {_agency_filter()} AND visited_on BETWEEN $2 AND $3
   AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM current_clients c
                                    WHERE c.agency_id = v.client_agency
                                    AND c.client_id = v.client_id AND c.project_id = $5))
+  AND ($6::text[] IS NULL OR EXISTS (SELECT 1 FROM current_clients c
+                                     WHERE c.agency_id = v.client_agency
+                                     AND c.client_id = v.client_id
+                                     AND c.project_id = ANY($6::text[])))
 """
 # Distinct clients by hashing (agency, client) per service first: a count(DISTINCT) over a
 # row value sorts every visit once per group, several times slower at a million visits.
@@ -160,6 +195,7 @@ FROM (SELECT DISTINCT client_agency, client_id FROM client_first_visit
 _ACTIVITIES = f"""
 SELECT kind, count(*) AS held, sum(attendees) AS attendance FROM activity_facts
 WHERE NOT superseded AND {_agency_filter()} AND held_on BETWEEN $2 AND $3 AND ($5::text IS NULL OR project_id = $5)
+  AND {_OF_PROJECTS.format(col="project_id")}
 GROUP BY kind
 """
 
@@ -217,6 +253,10 @@ FROM slot_facts s
 WHERE NOT retracted AND {_agency_filter("client_agency")} AND slot_on BETWEEN $2 AND $3
   AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM current_clients c WHERE c.agency_id = s.client_agency
                                    AND c.client_id = s.client_id AND c.project_id = $5))
+  AND ($6::text[] IS NULL OR EXISTS (SELECT 1 FROM current_clients c
+                                     WHERE c.agency_id = s.client_agency
+                                     AND c.client_id = s.client_id
+                                     AND c.project_id = ANY($6::text[])))
 """
 
 
@@ -224,7 +264,8 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
     """Every KPI of the registry (services/reporting/kpis.py, SPEC 3.5) for `scope`."""
     start, end = scope.bounds()
     agencies = await scoped_agencies(conn, scope)
-    args = (agencies, start, end, scope.pairing, scope.project)
+    projects = await pairing_projects(conn, scope.pairing) if scope.pairing else None
+    args = (agencies, start, end, scope.pairing, scope.project, projects)
 
     async def fetch(query: str) -> list[asyncpg.Record]:
         rows: list[asyncpg.Record] = await conn.fetch(_PARAMS + query + " ", *args)
@@ -303,7 +344,7 @@ _FACT_TOTALS = {
 async def _totalled(fetch: Any, scope: Scope, end: date, fact: str, facts_query: str) -> list[Any]:
     """Rows of `facts_query`, from the totals when they answer the scope exactly."""
     by_pairing = fact != "activity_facts" and scope.pairing is not None
-    by_project = fact == "activity_facts" and scope.project is not None
+    by_project = fact == "activity_facts" and (scope.project or scope.pairing) is not None
     if scope.start is None and not by_pairing and not by_project:
         rows = await fetch(
             f"{_FACT_TOTALS[fact]} max(last_on) AS last_on FROM fact_totals"
@@ -319,7 +360,7 @@ async def _visits(
 ) -> tuple[dict[str, dict[str, int]], int, int]:
     """Visits and clients served per service, clients served, visit minutes."""
     by_service: dict[str, dict[str, int]] = {}
-    if scope.start is None and scope.project is None:
+    if scope.start is None and scope.project is None and scope.pairing is None:
         totals = await fetch(_TOTALS)
         if all(r["last_on"] <= end for r in totals):  # no visit after the end: totals hold
             for r in totals:

@@ -14,7 +14,7 @@ from nats.aio.client import Client
 
 from deploy.demo import PAIRING, reference_programme
 from deploy.stack import Stack
-from tests.support.events import agency, envelope, pairing, read_stream, visit
+from tests.support.events import agency, client, envelope, pairing, read_stream, visit
 from tests.support.polling import eventually
 from tests.support.reports import caught_up, report
 
@@ -176,3 +176,55 @@ async def test_the_province_publishes_the_registry_and_events_say_who_sent_them(
     assert senders["agency-registered"] == {("province", "22")}
     assert senders["visit-logged"] == {("agency", "yanghua")}
     assert senders["staff-dispatched"] == {("agency", "lanxing")}
+
+
+async def test_a_pairing_is_read_by_its_sides_and_shows_only_the_pairings_work(
+    demo_stack: Stack, token: Token
+) -> None:
+    """SPEC 3.6 read scopes: the pairing scope is the pairing's dispatches, trainings and
+    milestones, its incubated agencies, and its projects' clients, visits and activities;
+    never the sides' other work; only the two sides (not an incubated agency) read it."""
+    await caught_up(demo_stack, token)
+    lanxing = token("agency", "lanxing")
+    unrelated = [
+        client("cc-1", agency_id="lanxing"),  # a Changchun elder, nothing to do with Longjing
+        visit("cc-1", agency_id="lanxing", worker_id="lx-w1", service="home-care"),
+        envelope(
+            "activity-held",
+            {"activity_id": "cc-lecture", "kind": "health-lecture", "title": "Changchun",
+             "held_on": "2019-12-01", "attendees": 30},
+            agency_id="lanxing",
+        ),
+    ]  # fmt: skip
+    assert {r["status"] for r in _post(demo_stack, unrelated, lanxing).json()} == {"accepted"}
+    evil = token("agency", "evil")
+    assert _post(demo_stack, agency("evil", "110101"), evil).json()["status"] == "accepted"
+    recorded = httpx.get(
+        f"{demo_stack.services['intake'].url}/v1/events/{unrelated[-1]['event_id']}",
+        headers={"Authorization": f"Bearer {lanxing}"},
+    ).json()["recorded_at"]
+
+    def reflected() -> bool:
+        as_of = report(demo_stack, token("admin")).json().get("as_of")
+        return bool(as_of) and datetime.fromisoformat(as_of) >= datetime.fromisoformat(recorded)
+
+    await eventually(reflected, timeout_s=30, what="lanxing's own work reflected")
+    scope = report(demo_stack, lanxing, pairing=PAIRING).json()
+    elders = {e["payload"]["client_id"] for e in reference_programme()
+              if e["type"] == "client-registered" and e["payload"].get("project_id")}  # fmt: skip
+    assert scope["clients_registered"] == len(elders)  # not Lanxing's own, nor close contacts
+    assert set(scope["visits_by_service"]) == {"home-medication", "psychological-comfort"}
+    assert scope["activities_by_kind"] == {"health-lecture": 5}
+    assert scope["staff_days_dispatched"] == 42
+    assert scope["workers_total"] == 8  # the incubated agency's, not the sides' own staff
+    province = report(demo_stack, token("province", region="22"), pairing=PAIRING).json()
+    assert {k: v for k, v in province.items() if k != "scope"} == {
+        k: v for k, v in scope.items() if k != "scope"
+    }
+    assert report(demo_stack, token("agency", "wenhua"), pairing=PAIRING).status_code == 200
+    assert report(demo_stack, token("agency", "wenhua"), agency="lanxing").status_code == 403
+    yanghua = token("agency", "yanghua")  # incubated by the pairing, not one of its sides
+    assert report(demo_stack, yanghua, pairing=PAIRING).status_code == 403
+    assert report(demo_stack, yanghua, f"/v1/reports/pairings/{PAIRING}").status_code == 403
+    own = report(demo_stack, lanxing, breakdown="region").json()["breakdown"]
+    assert [line["region"] for line in own] == ["22"]  # not Beijing, where evil is

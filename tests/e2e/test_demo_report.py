@@ -73,8 +73,12 @@ async def test_agency_cannot_read_another_agency(
     }
     assert own.status_code == 200 and own.json()["clients_served"] == len(served)
     assert _report(demo_stack, token("agency", "outsider"), pairing=PAIRING).status_code == 403
-    assert _report(demo_stack, yanghua, pairing=PAIRING).status_code == 200
-    pairing = _report(demo_stack, yanghua, f"/v1/reports/pairings/{PAIRING}")
+    # SPEC 3.6: a pairing's scope is read by its two sides (Yanghua, which it incubated, is
+    # not one), its province and admin.
+    assert _report(demo_stack, yanghua, pairing=PAIRING).status_code == 403
+    lanxing = token("agency", "lanxing")
+    assert _report(demo_stack, lanxing, pairing=PAIRING).status_code == 200
+    pairing = _report(demo_stack, lanxing, f"/v1/reports/pairings/{PAIRING}")
     assert pairing.status_code == 200
     assert pairing.json()["agencies_incubated"]["actual"] == 2
     assert pairing.json()["staff_days_by_programme_year"][0]["staff_days"] == 42

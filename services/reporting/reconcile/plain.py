@@ -238,7 +238,26 @@ def kpis(history: History, scope: Scope, today: date) -> dict[str, Any]:
             return bool(_p(e).pairing_id == pairing and e.agency_id in told_by)
         return _in(e.agency_id, agencies)
 
+    # A pairing's scope (SPEC 3.6): its own facts, the agencies it incubated (and their
+    # workers), and the projects started under it by a member, with their clients,
+    # visits and activities; never its sides' other work.
+    projects_of_pairing: set[str] | None = None
+    if pairing is not None:
+        in_pairing = members(history, pairing)
+        projects_of_pairing = {
+            pid
+            for pid, p in history.projects.items()
+            if p.pairing_id == pairing and p.agency_id in in_pairing
+        }
+
+    def of_projects(project_id: str | None) -> bool:
+        return projects_of_pairing is None or project_id in projects_of_pairing
+
     def client_in_project(client: tuple[str, str]) -> bool:
+        if projects_of_pairing is not None and not (
+            client in clients and clients[client][0] in projects_of_pairing
+        ):
+            return False
         return project is None or (client in clients and clients[client][0] == project)
 
     # agencies
@@ -266,13 +285,23 @@ def kpis(history: History, scope: Scope, today: date) -> dict[str, Any]:
         for e in history.of("certification-obtained")
         if _p(e).licence != "none" and _p(e).obtained_on <= end
     }
-    workers = [w for w in history.workers if _in(w[0], agencies) and w[3] <= end]
+    incubated_by_it = {
+        a for a, p in history.agencies.items() if pairing and p.incubated_by_pairing_id == pairing
+    }
+    workers = [
+        w
+        for w in history.workers
+        if _in(w[0], agencies) and w[3] <= end and (pairing is None or w[0] in incubated_by_it)
+    ]
     licensed = [w for w in workers if w[2] != "none" or (w[0], w[1]) in certified]
     # clients
     registered = [
         (k, v)
         for k, v in clients.items()
-        if _in(k[0], agencies) and v[2] <= end and (project is None or v[0] == project)
+        if _in(k[0], agencies)
+        and v[2] <= end
+        and (project is None or v[0] == project)
+        and of_projects(v[0])
     ]
     # visits
     visits = [
@@ -292,6 +321,7 @@ def kpis(history: History, scope: Scope, today: date) -> dict[str, Any]:
         if _in(e.agency_id, agencies)
         and in_period(_p(e).held_on)
         and (project is None or _p(e).project_id == project)
+        and of_projects(_p(e).project_id)
     ]
     activity_kinds = sorted({_p(e).kind for e in activities})
     # trainings
