@@ -47,9 +47,14 @@ def test_access_rules() -> None:
         authorize(lanxing, Scope(agency="yanghua"), None, None)
     with pytest.raises(Forbidden):
         authorize(lanxing, Scope(region="22"), None, None)
-    assert authorize(lanxing, Scope(pairing="p"), {"lanxing", "wenhua"}, None).pairing == "p"
+    sides = {"lanxing", "wenhua"}
+    members = sides | {"yanghua"}  # yanghua: incubated by the pairing, not a side
+    assert authorize(lanxing, Scope(pairing="p"), members, None, None, sides).pairing == "p"
     with pytest.raises(Forbidden):
-        authorize(lanxing, Scope(pairing="p"), {"other"}, None)
+        authorize(lanxing, Scope(pairing="p"), {"other"}, None, None, {"other"})
+    with pytest.raises(Forbidden):  # SPEC 3.6: only the two sides read a pairing's scope
+        authorize(Principal("agency", agency_id="yanghua"), Scope(pairing="p"), members, None,
+                  None, sides)  # fmt: skip
     jilin = Principal("province", region="22")
     assert authorize(jilin, Scope(), None, None).region == "22"
     assert authorize(jilin, Scope(region="2224"), None, None).region == "2224"
