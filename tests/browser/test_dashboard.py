@@ -268,6 +268,13 @@ async def test_agency_sees_only_its_scope_and_sessions_end(
         assert "无权查看" in await page.inner_text("main")
     download = await context.request.get(f"{base}/dashboard/download/summary.csv?agency=yanghua")
     assert download.status == 403
+    # Nor through the pairing that incubated it: only the pairing's two sides read that.
+    response = await page.goto(f"{base}/dashboard/pairings/{PAIRING}")
+    assert response is not None and response.status == 403
+    assert "qingnuan" not in await page.inner_text("main")
+    for path in (f"pairings/{PAIRING}.xlsx", f"summary.csv?pairing={PAIRING}"):
+        download = await context.request.get(f"{base}/dashboard/download/{path}")
+        assert download.status == 403, path
 
     # The session cookie is HttpOnly and SameSite=Strict.
     cookie = next(c for c in await context.cookies() if c["name"] == "qianshou_session")
