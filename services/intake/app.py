@@ -9,11 +9,11 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.intake import bus
-from services.intake.handlers import Intake
 from services.intake.http import clients_router, router
 from services.intake.personal import Vault
 from services.intake.sheets import http as sheets_http
 from services.intake.sheets.jobs import Importer
+from services.intake.usecases import Intake
 from shared import asyncapi, outbox
 from shared.broker import declare_stream, events_stream, replicas
 from shared.events import AGENCY_EVENT_TYPES, incoming_events

@@ -15,7 +15,7 @@ import orjson
 from faststream.nats import NatsBroker, NatsMessage
 
 from services.intake import domain
-from services.intake.handlers import Intake
+from services.intake.usecases import Intake
 from shared.errors import Refusal, Unavailable
 from shared.http import status_of
 from shared.subjects import INTAKE_ALL, inbox_prefix

@@ -9,8 +9,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake import domain
-from services.intake.handlers import Intake
 from services.intake.schemas import Erased, EventRecord, EventResults, PersonalData
+from services.intake.usecases import Intake
 from shared.answers import EventResult
 from shared.errors import TooLarge
 from shared.examples import one_of_each

@@ -9,13 +9,13 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.reporting import dashboard, projections
-from services.reporting.consumer import CONSUMER
 from services.reporting.examples import JILIN_TO_2020
 from services.reporting.facts import CONSUMED_TYPES
-from services.reporting.handlers import Reports
+from services.reporting.handlers import CONSUMER
 from services.reporting.http import router
 from services.reporting.shard import Shard
 from services.reporting.sharding import ShardConsumer
+from services.reporting.usecases import Reports
 from shared import asyncapi, consumer
 from shared.broker import declare_stream, replicas, reports_stream
 from shared.openapi import add_examples

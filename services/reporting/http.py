@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from services.reporting import export, workbook
-from services.reporting.handlers import Reports
 from services.reporting.schemas import PairingReport, Summary, Unassigned
 from services.reporting.summary import Scope
 from services.reporting.suppression import suppress_report
+from services.reporting.usecases import Reports
 from shared.errors import Forbidden, Invalid, NotFound, field_error
 from shared.events import IDENT_PATTERN, REGION_PREFIX_PATTERN, canonical_model
 from shared.http import bearer_principal, json_response

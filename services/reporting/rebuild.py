@@ -28,7 +28,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from services.reporting import projections
-from services.reporting.consumer import CONSUMER
+from services.reporting.handlers import CONSUMER
 from services.reporting.shard import Shard
 from services.reporting.sharding import consumer_for, tokens_on_stream
 from shared import deadletters, faults

@@ -13,11 +13,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.scheduling import projections
-from services.scheduling.handlers import Scheduling
+from services.scheduling import handlers
 from services.scheduling.http import router
+from services.scheduling.usecases import Scheduling
 from shared import asyncapi, consumer, outbox
-from shared.consumer import EventConsumer
 from shared.outbox import Relay
 from shared.runtime import Blueprint, Runtime, build_app
 from shared.settings import Settings
@@ -32,7 +31,7 @@ DESCRIPTION = (
 OPERATIONS = [
     *asyncapi.events(
         "receive",
-        projections.CONSUMED_TYPES,
+        handlers.CONSUMED_TYPES,
         "Apply the event to scheduling's clients, workers, plans and slots (durable consumer).",
     ),
     *asyncapi.events(
@@ -42,11 +41,9 @@ OPERATIONS = [
         "ended without a logged visit), through scheduling's outbox; event ids "
         "scheduled-<slot_id> and overdue-<slot_id>.",
     ),
-    *asyncapi.dead_letters("scheduling", projections.CONSUMED_TYPES),
+    *asyncapi.dead_letters("scheduling", handlers.CONSUMED_TYPES),
 ]
-CONSUMER = EventConsumer(
-    service="scheduling", durable="scheduling", event_types=projections.CONSUMED_TYPES
-)
+CONSUMER = handlers.CONSUMER
 
 
 async def _forever(name: str, step: Callable[[], Awaitable[None]], pause_s: float) -> None:
@@ -81,7 +78,7 @@ BLUEPRINT: Blueprint[Scheduling] = Blueprint(
     shared_tables=SHARED_TABLES,
     start=start,
     consumer=CONSUMER,
-    apply=projections.apply,
+    apply=handlers.apply,
     operations=OPERATIONS,
 )
 

@@ -1,194 +1,217 @@
-"""Scheduling's use cases: make a care plan's slots, sweep (overdue, rolling horizon), and
-the agency-scoped reads. HTTP-free: failures are refusals from shared.errors."""
+"""The events scheduling consumes: HANDLERS maps each type to a small function, applied in the
+consumer's batch transaction (shared/consumer.py makes each event count once).
+
+References may arrive in any order: a visit before its plan's slot exists is kept and
+closes the slot when the slot is made (store.close_by_logged_visits)."""
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from dataclasses import dataclass
-from datetime import date, timedelta
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 
-from services.scheduling import plans, store, views
-from services.scheduling.domain.closing import language_need
-from services.scheduling.domain.pace import Dispatch, pairing_pace
-from services.scheduling.metrics import CONFLICTS, SLOTS, SLOTS_SCHEDULED, VISITS_OVERDUE
-from services.scheduling.requests import CarePlanIn
-from shared.clock import Clock, today_in_china
-from shared.errors import Conflict, Forbidden, Malformed, NotFound, invalid
-from shared.tokens import Principal
+from services.scheduling import store
+from shared import regions
+from shared.consumer import EventConsumer
+from shared.events import (
+    AgencyRegistered,
+    Canonical,
+    ClientProfile,
+    EventRetracted,
+    PairingEstablished,
+    StaffDispatched,
+    VisitLogged,
+    WorkerRegistered,
+)
+from shared.identity import client_agency
+
+# A handler gets the event and its payload (typed by the handler; the registry pairs them).
+Handler = Callable[[asyncpg.Connection, Canonical, Any], Awaitable[None]]
 
 
-@dataclass
-class Scheduling:
-    pool: asyncpg.Pool
-    clock: Clock
-    relay_wakeup: asyncio.Event
-    horizon_days: int = 56
-    daily_cap: int = 4
+async def apply(conn: asyncpg.Connection, events: list[Canonical]) -> None:
+    for event in events:
+        await _apply_one(conn, event)
 
-    def horizon(self) -> date:
-        return today_in_china(self.clock) + timedelta(days=self.horizon_days)
 
-    async def scope(self, principal: Principal, agency: str | None) -> views.Scope:
-        """What the principal may read: the named agency if theirs, else all of theirs."""
-        if agency is not None:
-            if not principal.may_act_for(agency, await store.region_of(self.pool, agency)):
-                raise Forbidden(f"agency {agency!r} is not yours")
-            return views.Scope(agency_id=agency)
-        if principal.role == "agency":
-            return views.Scope(agency_id=principal.agency_id)
-        if principal.role == "province":
-            return views.Scope(region_prefix=principal.region)
-        return views.Scope()
+async def _apply_one(conn: asyncpg.Connection, event: Canonical) -> None:
+    await HANDLERS[event.type](conn, event, event.payload)
 
-    async def create_plan(self, principal: Principal, body: CarePlanIn) -> tuple[int, Any]:
-        """Store the plan and its slots up to the horizon; 201, or 200 for a repeat."""
-        agency = body.agency_id or principal.agency_id
-        if agency is None:
-            raise invalid("agency_id", "name the client's agency", "missing_field")
-        await self.scope(principal, agency)
-        client = await views.client(self.pool, agency, body.client_id)
-        if client is None or client["retracted"]:
-            raise invalid("client_id", "no such client registered (yet)", "unknown_client")
-        if body.preferred_worker_id is not None:
-            worker = await views.worker(self.pool, agency, body.preferred_worker_id)
-            if worker is None or worker["retracted"]:
-                raise invalid("preferred_worker_id", "not a worker of the agency", "unknown_worker")
-        plan = plans.Plan(
-            plan_id=body.plan_id or f"plan-{uuid.uuid4().hex[:20]}",
-            agency_id=agency,
-            client_id=body.client_id,
-            service=body.service,
-            recurrence=body.recurrence.domain(),
-            window=body.window.domain(),
-            preferred_worker_id=body.preferred_worker_id,
-            required_language=body.required_language or language_need(client["ethnicity"]),
+
+async def _agency_registered(
+    conn: asyncpg.Connection, event: Canonical, p: AgencyRegistered
+) -> None:
+    # Only registrations place an agency, by the rule every service shares (shared/regions).
+    registration = regions.Registration(
+        p.agency_id, p.region_code, event.occurred_at, event.recorded_at,
+        event.agency_id, event.event_id, p.role, p.incubated_by_pairing_id,
+        await _retracted_before(conn, event.agency_id, event.event_id),
+    )  # fmt: skip
+    await regions.record(conn, [(registration, p.registered_on)])
+
+
+async def _retracted_before(conn: asyncpg.Connection, agency_id: str, event_id: str) -> bool:
+    """The event's retraction came first (references arrive in any order)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT true FROM retractions_seen WHERE agency_id = $1 AND target_event_id = $2",
+            agency_id,
+            event_id,
         )
-        status = await self._store_plan(plan, body.fingerprint())
-        return status, await self.plan_answer(plan)
+    )
 
-    async def _store_plan(self, plan: plans.Plan, fingerprint: bytes) -> int:
-        now = self.clock.now()
-        async with self.pool.acquire() as conn, conn.transaction():
-            if not await plans.insert(conn, plan, fingerprint):
-                existing = await plans.load(conn, plan.plan_id)
-                if existing is None or existing[1] != fingerprint:
-                    raise Conflict(f"plan {plan.plan_id!r} exists, otherwise")
-                return 200
-            new = await plans.schedule(conn, plan.plan_id, self.horizon(), now, self.daily_cap)
-        self._count(new)
-        return 201
 
-    def _count(self, new: list[store.NewSlot]) -> None:
-        for slot in new:
-            SLOTS_SCHEDULED.labels(str(slot.assignment.worker_id is not None).lower()).inc()
-            if slot.assignment.conflict:
-                CONFLICTS.labels(slot.assignment.conflict).inc()
-        if new:
-            self.relay_wakeup.set()
+async def _worker_registered(
+    conn: asyncpg.Connection, event: Canonical, p: WorkerRegistered
+) -> None:
+    await conn.execute(
+        "INSERT INTO workers (agency_id, worker_id, role, languages, event_id)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agency_id, worker_id) DO UPDATE"
+        " SET role = $3, languages = $4, event_id = $5, retracted = false",
+        p.agency_id,
+        p.worker_id,
+        p.role,
+        sorted(set(p.languages)),
+        event.event_id,
+    )
 
-    async def plan_answer(self, plan: plans.Plan) -> dict[str, Any]:
-        slots = await views.slots(self.pool, views.Scope(plan.agency_id), plan_id=plan.plan_id)
-        return {
-            "plan_id": plan.plan_id,
-            "agency_id": plan.agency_id,
-            "client_id": plan.client_id,
-            "service": plan.service,
-            "required_language": plan.required_language,
-            "preferred_worker_id": plan.preferred_worker_id,
-            "scheduled_through": self.horizon().isoformat(),
-            "slots": slots,
-            "conflicts": [
-                {
-                    "slot_id": s["slot_id"],
-                    "window_start": s["window_start"],
-                    "reason": s["conflict"],
-                }
-                for s in slots
-                if s["status"] == "unassigned"
-            ],
-        }
 
-    async def visits(
-        self, principal: Principal, agency: str | None, **filters: Any
-    ) -> list[dict[str, Any]]:
-        """Slots in the caller's scope; filters as views.slots takes them."""
-        return await views.slots(self.pool, await self.scope(principal, agency), **filters)
+async def _client_registered(conn: asyncpg.Connection, event: Canonical, p: ClientProfile) -> None:
+    await conn.execute(
+        "INSERT INTO clients (agency_id, client_id, ethnicity, in_difficulty, event_id)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agency_id, client_id) DO UPDATE"
+        " SET ethnicity = $3, in_difficulty = $4, event_id = $5, retracted = false",
+        event.agency_id,
+        p.client_id,
+        p.ethnicity,
+        p.in_difficulty,
+        event.event_id,
+    )
 
-    async def sweep(self) -> None:
-        """Turn ended slots overdue (once each), extend plans to the horizon, refresh gauges."""
-        now = self.clock.now()
-        while True:
-            turned = await store.mark_overdue(self.pool, now)
-            VISITS_OVERDUE.inc(turned)
-            if turned:
-                self.relay_wakeup.set()
-            if turned < 500:
-                break
-        until = self.horizon()
-        for plan_id in await plans.due_for_extension(self.pool, until):
-            async with self.pool.acquire() as conn, conn.transaction():
-                new = await plans.schedule(conn, plan_id, until, now, self.daily_cap)
-            self._count(new)
-        for status, count in (await views.status_counts(self.pool)).items():
-            SLOTS.labels(status).set(count)
 
-    async def worker_schedule(
-        self, principal: Principal, worker_id: str, agency: str | None, since: date | None,
-        until: date | None,
-    ) -> dict[str, Any]:  # fmt: skip
-        scope = await self.scope(principal, agency)
-        if scope.agency_id is None:
-            candidates = await views.worker_agencies(self.pool, worker_id)
-            mine = [a for a in candidates if await self._covers(principal, a)]
-            if len(mine) > 1:
-                raise Malformed("the worker id is in several agencies: ?agency=")
-            scope = views.Scope(agency_id=mine[0] if mine else "")
-        worker = await views.worker(self.pool, scope.agency_id or "", worker_id)
-        if worker is None:
-            raise NotFound(f"no worker {worker_id!r} here")
-        since = since or today_in_china(self.clock)
-        until = until or since + timedelta(days=27)
-        slots = await views.slots(
-            self.pool, scope, worker_id=worker_id, day_from=since, day_to=until
+async def _pairing_established(
+    conn: asyncpg.Connection, event: Canonical, p: PairingEstablished
+) -> None:
+    await conn.execute(
+        "INSERT INTO pairings (pairing_id, assisting_agency_id, assisted_agency_id,"
+        " starts_on, ends_on, staff_days_per_year, agency_id, event_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (pairing_id) DO UPDATE"
+        " SET assisting_agency_id = $2, assisted_agency_id = $3, starts_on = $4,"
+        " ends_on = $5, staff_days_per_year = $6, agency_id = $7, event_id = $8",
+        p.pairing_id,
+        p.assisting_agency_id,
+        p.assisted_agency_id,
+        p.starts_on,
+        p.ends_on,
+        p.targets.staff_days_per_year,
+        event.agency_id,
+        event.event_id,
+    )
+
+
+async def _staff_dispatched(conn: asyncpg.Connection, event: Canonical, p: StaffDispatched) -> None:
+    await conn.execute(
+        "INSERT INTO staff_dispatches (agency_id, event_id, dispatch_id, pairing_id,"
+        " worker_id, from_date, to_date, occurred_at, recorded_at, superseded)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true) ON CONFLICT DO NOTHING",
+        event.agency_id,
+        event.event_id,
+        p.dispatch_id,
+        p.pairing_id,
+        p.worker_id,
+        p.from_date,
+        p.to_date,
+        event.occurred_at,
+        event.recorded_at,
+    )
+    await store.settle_dispatch(conn, p.pairing_id, p.dispatch_id)
+
+
+async def _event_retracted(conn: asyncpg.Connection, event: Canonical, p: EventRetracted) -> None:
+    await _retract(conn, event.agency_id, p.target_event_id)
+
+
+async def _visit_logged(conn: asyncpg.Connection, event: Canonical, p: VisitLogged) -> None:
+    """Keep the visit (not counting until its key is settled), then settle it: the newest
+    version of a visit counts, and only it closes a slot."""
+    await conn.execute(
+        "INSERT INTO visits_logged (agency_id, event_id, visit_id, client_agency, client_id,"
+        " worker_id, service, started_at, duration_min, plan_id, occurred_at, recorded_at,"
+        " superseded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, true)"
+        " ON CONFLICT DO NOTHING",
+        event.agency_id,
+        event.event_id,
+        p.visit_id,
+        client_agency(event.agency_id, p),
+        p.client_id,
+        p.worker_id,
+        p.service,
+        p.started_at,
+        p.duration_min,
+        p.plan_id,
+        event.occurred_at,
+        event.recorded_at,
+    )
+    await store.settle_visit(conn, event.agency_id, p.visit_id)
+
+
+async def _retract(conn: asyncpg.Connection, agency_id: str, target: str) -> None:
+    """Drop the target's effect. Slots a retracted worker already holds stay assigned."""
+    await conn.execute(
+        "INSERT INTO retractions_seen (agency_id, target_event_id) VALUES ($1, $2)"
+        " ON CONFLICT DO NOTHING",
+        agency_id,
+        target,
+    )
+    await regions.retract(conn, [(agency_id, target)])
+    await conn.execute(
+        "UPDATE workers SET retracted = true WHERE agency_id = $1 AND event_id = $2",
+        agency_id,
+        target,
+    )
+    await conn.execute(
+        "UPDATE clients SET retracted = true WHERE agency_id = $1 AND event_id = $2",
+        agency_id,
+        target,
+    )
+    await conn.execute(
+        "DELETE FROM pairings WHERE agency_id = $1 AND event_id = $2", agency_id, target
+    )
+    dispatch = await conn.fetchrow(
+        "DELETE FROM staff_dispatches WHERE agency_id = $1 AND event_id = $2"
+        " RETURNING pairing_id, dispatch_id",
+        agency_id,
+        target,
+    )
+    if dispatch is not None:  # the version before it counts again
+        await store.settle_dispatch(conn, dispatch["pairing_id"], dispatch["dispatch_id"])
+    visit = await conn.fetchrow(
+        "DELETE FROM visits_logged WHERE agency_id = $1 AND event_id = $2"
+        " RETURNING visit_id, client_agency, client_id, service",
+        agency_id,
+        target,
+    )
+    if visit is not None:
+        await store.reopen_slots_of_visit(conn, agency_id, target)
+        await store.settle_visit(conn, agency_id, visit["visit_id"])
+        await store.close_by_logged_visits(
+            conn, visit["client_agency"], visit["client_id"], visit["service"]
         )
-        return {**worker, "from": since.isoformat(), "to": until.isoformat(), "slots": slots}
 
-    async def _covers(self, principal: Principal, agency: str) -> bool:
-        return principal.may_act_for(agency, await store.region_of(self.pool, agency))
 
-    async def dispatch_pace(
-        self, principal: Principal, pairing_id: str, as_of: date | None
-    ) -> dict[str, Any]:
-        pairing = await views.pairing(self.pool, pairing_id)
-        if pairing is None:
-            raise NotFound(f"no pairing {pairing_id!r} (yet)")
-        sides = (pairing["assisting_agency_id"], pairing["assisted_agency_id"])
-        if not any([await self._covers(principal, a) for a in sides]):
-            raise Forbidden(f"pairing {pairing_id!r} is not yours")
-        as_of = as_of or today_in_china(self.clock)
-        dispatches = [
-            Dispatch(f, t, w) for f, t, w in await views.dispatches(self.pool, pairing_id)
-        ]
-        years = pairing_pace(
-            pairing["starts_on"], pairing["ends_on"], pairing["staff_days_per_year"],
-            dispatches, as_of,
-        )  # fmt: skip
-        year_dicts = [
-            {**y.__dict__, "starts_on": y.starts_on.isoformat(), "ends_on": y.ends_on.isoformat()}
-            for y in years
-        ]
-        current = year_dicts[-1] if year_dicts else None
-        return {
-            "pairing_id": pairing_id,
-            "assisting_agency_id": sides[0],
-            "assisted_agency_id": sides[1],
-            "staff_days_per_year": pairing["staff_days_per_year"],
-            "as_of": as_of.isoformat(),
-            "current": current,
-            "will_miss_target": bool(current and current["will_miss_target"]),
-            "years": year_dicts,
-        }
+# Every event type scheduling consumes, and the one function that applies it. The durable
+# consumer's subscription is derived from this registry (CONSUMED_TYPES), so a handler
+# cannot be added without its events being delivered.
+HANDLERS: dict[str, Handler] = {
+    "agency-registered": _agency_registered,
+    "worker-registered": _worker_registered,
+    "client-registered": _client_registered,
+    "visit-logged": _visit_logged,
+    "staff-dispatched": _staff_dispatched,
+    "pairing-established": _pairing_established,
+    "event-retracted": _event_retracted,
+}
+CONSUMED_TYPES = tuple(HANDLERS)
+# The subscription filter, derived from the registry: a type is delivered iff it is handled.
+CONSUMER = EventConsumer(service="scheduling", durable="scheduling", event_types=CONSUMED_TYPES)

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from services.scheduling.handlers import Scheduling
 from services.scheduling.requests import CarePlanIn
 from services.scheduling.schemas import CarePlan, DispatchPace, Visits, WorkerSchedule
+from services.scheduling.usecases import Scheduling
 from shared.errors import Invalid, Malformed
 from shared.http import bearer_principal, json_response
 from shared.openapi import AUTHENTICATED, error_responses, inline_schema

@@ -26,7 +26,7 @@ from nats.js.errors import ServiceUnavailableError
 
 from services.reporting.facts import CONSUMED_TYPES as REPORTING_TYPES
 from services.reporting.facts import FACT_TABLES, FACTS
-from services.scheduling.projections import CONSUMED_TYPES as SCHEDULING_TYPES
+from services.scheduling.handlers import CONSUMED_TYPES as SCHEDULING_TYPES
 from shared import deadletters
 from tests.faults.ledger import Key
 

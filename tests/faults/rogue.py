@@ -12,7 +12,7 @@ import orjson
 from nats.js import JetStreamContext
 
 from services.reporting.facts import CONSUMED_TYPES as REPORTING_TYPES
-from services.scheduling.projections import CONSUMED_TYPES as SCHEDULING_TYPES
+from services.scheduling.handlers import CONSUMED_TYPES as SCHEDULING_TYPES
 from tests.faults.ledger import Ledger, Poison, key_of
 from tests.faults.workload import AGENCIES
 

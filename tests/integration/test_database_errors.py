@@ -14,7 +14,7 @@ import pytest
 from nats.aio.client import Client
 
 from deploy.stack import Stack
-from services.reporting.consumer import CONSUMER
+from services.reporting.handlers import CONSUMER
 from shared.settings import with_database
 from tests.support.events import agency, visit
 from tests.support.polling import eventually

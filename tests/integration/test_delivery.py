@@ -13,7 +13,7 @@ from nats.aio.client import Client
 from nats.js.api import ConsumerConfig
 
 from deploy.stack import Stack
-from services.reporting.consumer import CONSUMER
+from services.reporting.handlers import CONSUMER
 from shared.broker import declare_stream, events_stream
 from tests.support.events import agency, read_stream, visit
 from tests.support.polling import eventually

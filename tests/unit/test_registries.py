@@ -3,10 +3,10 @@ handler (scheduling) or a fact (reporting), and its events are delivered."""
 
 from __future__ import annotations
 
-from services.reporting.consumer import CONSUMER as REPORTING
 from services.reporting.facts import FACTS
+from services.reporting.handlers import CONSUMER as REPORTING
 from services.scheduling.app import CONSUMER as SCHEDULING
-from services.scheduling.projections import HANDLERS
+from services.scheduling.handlers import HANDLERS
 from shared.events import canonical_events
 from shared.subjects import events_of_type
 

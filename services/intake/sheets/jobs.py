@@ -21,10 +21,10 @@ from typing import Any
 import asyncpg
 import orjson
 
-from services.intake.handlers import Intake
 from services.intake.sheets.columns import SheetType
 from services.intake.sheets.reader import Table
 from services.intake.sheets.rows import Converted, Converter, RowError
+from services.intake.usecases import Intake
 from shared.db import unavailable
 from shared.errors import Refusal, Unavailable, field_error
 from shared.tokens import Principal

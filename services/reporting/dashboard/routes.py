@@ -23,9 +23,9 @@ from fastapi.staticfiles import StaticFiles
 
 from services.reporting.dashboard import queries, session, views
 from services.reporting.dashboard.regions import lineage, region_name
-from services.reporting.handlers import Reports, child_regions
 from services.reporting.periods import buckets
 from services.reporting.summary import Scope
+from services.reporting.usecases import Reports, child_regions
 from shared.errors import Refusal
 from shared.http import status_of, token_principal
 from shared.labels import VALUE_ZH

@@ -17,7 +17,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from services.reporting import summary as served
-from services.reporting.consumer import CONSUMER
+from services.reporting.handlers import CONSUMER
 from services.reporting.reconcile.compare import Difference, differences, scopes, unchecked
 from services.reporting.reconcile.plain import IMPLEMENTED, History, Rules, Scope, kpis
 from shared.consumer import Poison, decode

@@ -1,0 +1,194 @@
+"""Scheduling's use cases: make a care plan's slots, sweep (overdue, rolling horizon), and
+the agency-scoped reads. HTTP-free: failures are refusals from shared.errors."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import asyncpg
+
+from services.scheduling import plans, store, views
+from services.scheduling.domain.closing import language_need
+from services.scheduling.domain.pace import Dispatch, pairing_pace
+from services.scheduling.metrics import CONFLICTS, SLOTS, SLOTS_SCHEDULED, VISITS_OVERDUE
+from services.scheduling.requests import CarePlanIn
+from shared.clock import Clock, today_in_china
+from shared.errors import Conflict, Forbidden, Malformed, NotFound, invalid
+from shared.tokens import Principal
+
+
+@dataclass
+class Scheduling:
+    pool: asyncpg.Pool
+    clock: Clock
+    relay_wakeup: asyncio.Event
+    horizon_days: int = 56
+    daily_cap: int = 4
+
+    def horizon(self) -> date:
+        return today_in_china(self.clock) + timedelta(days=self.horizon_days)
+
+    async def scope(self, principal: Principal, agency: str | None) -> views.Scope:
+        """What the principal may read: the named agency if theirs, else all of theirs."""
+        if agency is not None:
+            if not principal.may_act_for(agency, await store.region_of(self.pool, agency)):
+                raise Forbidden(f"agency {agency!r} is not yours")
+            return views.Scope(agency_id=agency)
+        if principal.role == "agency":
+            return views.Scope(agency_id=principal.agency_id)
+        if principal.role == "province":
+            return views.Scope(region_prefix=principal.region)
+        return views.Scope()
+
+    async def create_plan(self, principal: Principal, body: CarePlanIn) -> tuple[int, Any]:
+        """Store the plan and its slots up to the horizon; 201, or 200 for a repeat."""
+        agency = body.agency_id or principal.agency_id
+        if agency is None:
+            raise invalid("agency_id", "name the client's agency", "missing_field")
+        await self.scope(principal, agency)
+        client = await views.client(self.pool, agency, body.client_id)
+        if client is None or client["retracted"]:
+            raise invalid("client_id", "no such client registered (yet)", "unknown_client")
+        if body.preferred_worker_id is not None:
+            worker = await views.worker(self.pool, agency, body.preferred_worker_id)
+            if worker is None or worker["retracted"]:
+                raise invalid("preferred_worker_id", "not a worker of the agency", "unknown_worker")
+        plan = plans.Plan(
+            plan_id=body.plan_id or f"plan-{uuid.uuid4().hex[:20]}",
+            agency_id=agency,
+            client_id=body.client_id,
+            service=body.service,
+            recurrence=body.recurrence.domain(),
+            window=body.window.domain(),
+            preferred_worker_id=body.preferred_worker_id,
+            required_language=body.required_language or language_need(client["ethnicity"]),
+        )
+        status = await self._store_plan(plan, body.fingerprint())
+        return status, await self.plan_answer(plan)
+
+    async def _store_plan(self, plan: plans.Plan, fingerprint: bytes) -> int:
+        now = self.clock.now()
+        async with self.pool.acquire() as conn, conn.transaction():
+            if not await plans.insert(conn, plan, fingerprint):
+                existing = await plans.load(conn, plan.plan_id)
+                if existing is None or existing[1] != fingerprint:
+                    raise Conflict(f"plan {plan.plan_id!r} exists, otherwise")
+                return 200
+            new = await plans.schedule(conn, plan.plan_id, self.horizon(), now, self.daily_cap)
+        self._count(new)
+        return 201
+
+    def _count(self, new: list[store.NewSlot]) -> None:
+        for slot in new:
+            SLOTS_SCHEDULED.labels(str(slot.assignment.worker_id is not None).lower()).inc()
+            if slot.assignment.conflict:
+                CONFLICTS.labels(slot.assignment.conflict).inc()
+        if new:
+            self.relay_wakeup.set()
+
+    async def plan_answer(self, plan: plans.Plan) -> dict[str, Any]:
+        slots = await views.slots(self.pool, views.Scope(plan.agency_id), plan_id=plan.plan_id)
+        return {
+            "plan_id": plan.plan_id,
+            "agency_id": plan.agency_id,
+            "client_id": plan.client_id,
+            "service": plan.service,
+            "required_language": plan.required_language,
+            "preferred_worker_id": plan.preferred_worker_id,
+            "scheduled_through": self.horizon().isoformat(),
+            "slots": slots,
+            "conflicts": [
+                {
+                    "slot_id": s["slot_id"],
+                    "window_start": s["window_start"],
+                    "reason": s["conflict"],
+                }
+                for s in slots
+                if s["status"] == "unassigned"
+            ],
+        }
+
+    async def visits(
+        self, principal: Principal, agency: str | None, **filters: Any
+    ) -> list[dict[str, Any]]:
+        """Slots in the caller's scope; filters as views.slots takes them."""
+        return await views.slots(self.pool, await self.scope(principal, agency), **filters)
+
+    async def sweep(self) -> None:
+        """Turn ended slots overdue (once each), extend plans to the horizon, refresh gauges."""
+        now = self.clock.now()
+        while True:
+            turned = await store.mark_overdue(self.pool, now)
+            VISITS_OVERDUE.inc(turned)
+            if turned:
+                self.relay_wakeup.set()
+            if turned < 500:
+                break
+        until = self.horizon()
+        for plan_id in await plans.due_for_extension(self.pool, until):
+            async with self.pool.acquire() as conn, conn.transaction():
+                new = await plans.schedule(conn, plan_id, until, now, self.daily_cap)
+            self._count(new)
+        for status, count in (await views.status_counts(self.pool)).items():
+            SLOTS.labels(status).set(count)
+
+    async def worker_schedule(
+        self, principal: Principal, worker_id: str, agency: str | None, since: date | None,
+        until: date | None,
+    ) -> dict[str, Any]:  # fmt: skip
+        scope = await self.scope(principal, agency)
+        if scope.agency_id is None:
+            candidates = await views.worker_agencies(self.pool, worker_id)
+            mine = [a for a in candidates if await self._covers(principal, a)]
+            if len(mine) > 1:
+                raise Malformed("the worker id is in several agencies: ?agency=")
+            scope = views.Scope(agency_id=mine[0] if mine else "")
+        worker = await views.worker(self.pool, scope.agency_id or "", worker_id)
+        if worker is None:
+            raise NotFound(f"no worker {worker_id!r} here")
+        since = since or today_in_china(self.clock)
+        until = until or since + timedelta(days=27)
+        slots = await views.slots(
+            self.pool, scope, worker_id=worker_id, day_from=since, day_to=until
+        )
+        return {**worker, "from": since.isoformat(), "to": until.isoformat(), "slots": slots}
+
+    async def _covers(self, principal: Principal, agency: str) -> bool:
+        return principal.may_act_for(agency, await store.region_of(self.pool, agency))
+
+    async def dispatch_pace(
+        self, principal: Principal, pairing_id: str, as_of: date | None
+    ) -> dict[str, Any]:
+        pairing = await views.pairing(self.pool, pairing_id)
+        if pairing is None:
+            raise NotFound(f"no pairing {pairing_id!r} (yet)")
+        sides = (pairing["assisting_agency_id"], pairing["assisted_agency_id"])
+        if not any([await self._covers(principal, a) for a in sides]):
+            raise Forbidden(f"pairing {pairing_id!r} is not yours")
+        as_of = as_of or today_in_china(self.clock)
+        dispatches = [
+            Dispatch(f, t, w) for f, t, w in await views.dispatches(self.pool, pairing_id)
+        ]
+        years = pairing_pace(
+            pairing["starts_on"], pairing["ends_on"], pairing["staff_days_per_year"],
+            dispatches, as_of,
+        )  # fmt: skip
+        year_dicts = [
+            {**y.__dict__, "starts_on": y.starts_on.isoformat(), "ends_on": y.ends_on.isoformat()}
+            for y in years
+        ]
+        current = year_dicts[-1] if year_dicts else None
+        return {
+            "pairing_id": pairing_id,
+            "assisting_agency_id": sides[0],
+            "assisted_agency_id": sides[1],
+            "staff_days_per_year": pairing["staff_days_per_year"],
+            "as_of": as_of.isoformat(),
+            "current": current,
+            "will_miss_target": bool(current and current["will_miss_target"]),
+            "years": year_dicts,
+        }
