@@ -20,9 +20,6 @@ from tests.ops.tools import CRDS, DEPLOY, OVERLAY, ROOT, run, tool
 SERVICES = ("intake", "scheduling", "reporting")
 # Read by something other than the project's own code.
 FOREIGN_ENV = {"PGPASSWORD": "asyncpg takes the password from it when the URL has none"}
-# Read by sharded reporting (SPEC section 4, the cluster work of this round): allowed before
-# that code is on this branch.
-ANNOUNCED_ENV = {"REPORTING_REGIONS", "REPORTING_SHARDS"}
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +142,7 @@ def test_services_read_the_configuration_the_manifests_give(
         assert databases[database] == user, f"{name}: {database} is not owned by {user}"
         assert env["PGPASSWORD"] == f"<qianshou-pg-{user}/password>"
         assert ("QIANSHOU_PII_KEY" in env) == (name == "intake"), "the PII key stays in intake"
-        if name == "reporting" and hasattr(settings_module, "reporting_regions"):
+        if name == "reporting":
             # Sharded reporting's own parsing accepts what the shard is given.
             regions = settings_module.reporting_regions()
             assert set(regions) == set(env["REPORTING_REGIONS"].split(","))
@@ -163,7 +160,7 @@ def test_every_variable_set_is_one_the_code_reads(docs: list[dict[str, Any]]):
     )
     for deployment in of_kind(docs, "Deployment"):
         for name in env_of(deployment, docs):
-            if name in FOREIGN_ENV or name in ANNOUNCED_ENV:
+            if name in FOREIGN_ENV:
                 continue
             # <SERVICE>_PORT, _NATS_USER… are built in code as f"{upper}_PORT".
             suffix = "_" + name.split("_", 1)[1]
