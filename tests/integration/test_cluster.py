@@ -50,8 +50,16 @@ async def test_streams_and_buckets_are_replicated_three_times(
     nc = await _admin(nats_cluster)
     try:
         # An EVENTS left at one replica (say, from a single-node start) is brought up to 3.
-        await nc.jetstream().add_stream(
-            StreamConfig(name="EVENTS", subjects=["events.>"], num_replicas=1)
+        # The JetStream API can time out while a loaded machine's meta group settles; the
+        # same create is idempotent, so it is retried until a deadline.
+        js = nc.jetstream()
+        await eventually(
+            lambda: js.add_stream(
+                StreamConfig(name="EVENTS", subjects=["events.>"], num_replicas=1)
+            ),
+            timeout_s=60,
+            interval_s=0.5,
+            what="EVENTS created at one replica",
         )
         cluster_stack.up()
         for stream in ("EVENTS", "DEADLETTER", "REPORTS", "KV_REVOKED_TOKENS"):
