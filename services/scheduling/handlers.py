@@ -20,6 +20,7 @@ from shared.events import (
     ClientProfile,
     EventRetracted,
     PairingEstablished,
+    ProjectStarted,
     StaffDispatched,
     VisitLogged,
     WorkerRegistered,
@@ -79,14 +80,33 @@ async def _worker_registered(
 
 async def _client_registered(conn: asyncpg.Connection, event: Canonical, p: ClientProfile) -> None:
     await conn.execute(
-        "INSERT INTO clients (agency_id, client_id, ethnicity, in_difficulty, event_id)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agency_id, client_id) DO UPDATE"
-        " SET ethnicity = $3, in_difficulty = $4, event_id = $5, retracted = false",
+        "INSERT INTO clients (agency_id, client_id, ethnicity, in_difficulty, event_id,"
+        " project_id) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (agency_id, client_id)"
+        " DO UPDATE SET ethnicity = $3, in_difficulty = $4, event_id = $5, project_id = $6,"
+        " retracted = false",
         event.agency_id,
         p.client_id,
         p.ethnicity,
         p.in_difficulty,
         event.event_id,
+        p.project_id,
+    )
+
+
+async def _project_started(conn: asyncpg.Connection, event: Canonical, p: ProjectStarted) -> None:
+    """Which pairing a project was started under: the pairing scope's clients (SPEC 3.6).
+    Keyed by project_id; an older version arriving late changes nothing."""
+    await conn.execute(
+        "INSERT INTO projects (project_id, agency_id, pairing_id, event_agency, event_id,"
+        " occurred_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id) DO UPDATE"
+        " SET agency_id = $2, pairing_id = $3, event_agency = $4, event_id = $5,"
+        " occurred_at = $6 WHERE projects.occurred_at <= EXCLUDED.occurred_at",
+        p.project_id,
+        p.agency_id,
+        p.pairing_id,
+        event.agency_id,
+        event.event_id,
+        event.occurred_at,
     )
 
 
@@ -178,6 +198,9 @@ async def _retract(conn: asyncpg.Connection, agency_id: str, target: str) -> Non
     await conn.execute(
         "DELETE FROM pairings WHERE agency_id = $1 AND event_id = $2", agency_id, target
     )
+    await conn.execute(
+        "DELETE FROM projects WHERE event_agency = $1 AND event_id = $2", agency_id, target
+    )
     dispatch = await conn.fetchrow(
         "DELETE FROM staff_dispatches WHERE agency_id = $1 AND event_id = $2"
         " RETURNING pairing_id, dispatch_id",
@@ -210,6 +233,7 @@ HANDLERS: dict[str, Handler] = {
     "visit-logged": _visit_logged,
     "staff-dispatched": _staff_dispatched,
     "pairing-established": _pairing_established,
+    "project-started": _project_started,
     "event-retracted": _event_retracted,
 }
 CONSUMED_TYPES = tuple(HANDLERS)

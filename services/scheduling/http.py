@@ -61,7 +61,7 @@ async def post_care_plan(request: Request) -> Response:
 
 @router.get(
     "/visits",
-    summary="Visit slots by status, agency and China-time dates",
+    summary="Visit slots by status, agency, pairing scope and China-time dates",
     response_model=Visits,
     responses=error_responses(403),
 )
@@ -69,6 +69,10 @@ async def get_visits(
     request: Request,
     status: Annotated[Status | None, Query()] = None,
     agency: Annotated[str | None, Query()] = None,
+    pairing: Annotated[
+        str | None,
+        Query(description="The pairing scope (SPEC 3.6): its sides, its province, admin"),
+    ] = None,
     day_from: Annotated[date | None, Query(alias="from")] = None,
     day_to: Annotated[date | None, Query(alias="to")] = None,
     client: Annotated[str | None, Query()] = None,
@@ -77,7 +81,7 @@ async def get_visits(
 ) -> Response:
     scheduling, principal = _service(request)
     slots = await scheduling.visits(
-        principal, agency, status=status, day_from=day_from, day_to=day_to,
+        principal, agency, pairing, status=status, day_from=day_from, day_to=day_to,
         client_id=client, plan_id=plan, limit=limit,
     )  # fmt: skip
     return json_response({"visits": slots, "count": len(slots)})

@@ -32,8 +32,13 @@ class Scheduling:
     def horizon(self) -> date:
         return today_in_china(self.clock) + timedelta(days=self.horizon_days)
 
-    async def scope(self, principal: Principal, agency: str | None) -> views.Scope:
-        """What the principal may read: the named agency if theirs, else all of theirs."""
+    async def scope(
+        self, principal: Principal, agency: str | None, pairing: str | None = None
+    ) -> views.Scope:
+        """What the principal may read: the named agency if theirs, else all of theirs; with
+        a pairing, its scope (narrowed by `agency` if named)."""
+        if pairing is not None:
+            return await self._pairing_scope(principal, agency, pairing)
         if agency is not None:
             if not principal.may_act_for(agency, await store.region_of(self.pool, agency)):
                 raise Forbidden(f"agency {agency!r} is not yours")
@@ -43,6 +48,28 @@ class Scheduling:
         if principal.role == "province":
             return views.Scope(region_prefix=principal.region)
         return views.Scope()
+
+    async def _pairing_scope(
+        self, principal: Principal, agency: str | None, pairing_id: str
+    ) -> views.Scope:
+        """SPEC 3.6: a side of the pairing, a province holding either side, or admin reads
+        the pairing scope (as reporting's access rules); a province only inside its prefix."""
+        pairing = await views.pairing(self.pool, pairing_id)
+        sides = (
+            {pairing["assisting_agency_id"], pairing["assisted_agency_id"]} if pairing else set()
+        )
+        refused = Forbidden(
+            f"pairing {pairing_id!r}: only its two sides, its province and admin read it"
+        )
+        if principal.role == "admin":
+            return views.Scope(agency_id=agency, pairing_id=pairing_id)
+        if principal.role == "province":
+            if not any([await self._covers(principal, a) for a in sorted(sides)]):
+                raise refused
+            return views.Scope(agency, principal.region, pairing_id)
+        if principal.agency_id not in sides:
+            raise refused
+        return views.Scope(agency_id=agency, pairing_id=pairing_id)
 
     async def create_plan(self, principal: Principal, body: CarePlanIn) -> tuple[int, Any]:
         """Store the plan and its slots up to the horizon; 201, or 200 for a repeat."""
@@ -113,10 +140,12 @@ class Scheduling:
         }
 
     async def visits(
-        self, principal: Principal, agency: str | None, **filters: Any
-    ) -> list[dict[str, Any]]:
+        self, principal: Principal, agency: str | None, pairing: str | None = None,
+        **filters: Any,
+    ) -> list[dict[str, Any]]:  # fmt: skip
         """Slots in the caller's scope; filters as views.slots takes them."""
-        return await views.slots(self.pool, await self.scope(principal, agency), **filters)
+        scope = await self.scope(principal, agency, pairing)
+        return await views.slots(self.pool, scope, **filters)
 
     async def sweep(self) -> None:
         """Turn ended slots overdue (once each), extend plans to the horizon, refresh gauges."""

@@ -19,10 +19,13 @@ SLOT_COLUMNS = (
 
 @dataclass(frozen=True)
 class Scope:
-    """Which agencies a read covers: one agency, a region prefix, or everything (None)."""
+    """Which slots a read covers: one agency, a region prefix, a pairing's scope (SPEC 3.6:
+    clients of projects started under it, agencies it incubated), or everything (None).
+    Set fields narrow together."""
 
     agency_id: str | None = None
     region_prefix: str | None = None
+    pairing_id: str | None = None
 
 
 def _day_start(day: date) -> datetime:
@@ -39,6 +42,14 @@ def _where(scope: Scope, args: list[Any]) -> list[str]:
         clauses.append(
             "agency_id IN (SELECT agency_id FROM agency_regions"
             f" WHERE starts_with(region_code, ${len(args)}))"
+        )
+    if scope.pairing_id is not None:
+        args.append(scope.pairing_id)
+        n = len(args)
+        clauses.append(
+            "((agency_id, client_id) IN (SELECT c.agency_id, c.client_id FROM clients c"
+            f" JOIN projects p ON p.project_id = c.project_id WHERE p.pairing_id = ${n})"
+            f" OR agency_id IN (SELECT agency_id FROM agency_regions WHERE incubated_by = ${n}))"
         )
     return clauses
 
