@@ -14,6 +14,9 @@ The rules, by event type:
   another agency's project only from an agency that works for it (`works_for`);
 - trainings, dispatches and milestones of a pairing: either side, a province containing
   it, admin;
+- a certification of a worker of agency A: A, the other side of a pairing A belongs to,
+  a province containing A's region, admin. The envelope names A; the principal may be
+  A's partner (the only event an agency sends for another agency: `CROSS_AGENCY`);
 - a retraction: whoever could have sent its target; a retraction is not retractable.
 """
 
@@ -26,6 +29,7 @@ from shared.errors import FieldError, field_error
 from shared.events import (
     ActivityHeld,
     AgencyRegistered,
+    CertificationObtained,
     ClientProfile,
     EventRetracted,
     MilestoneReached,
@@ -37,6 +41,17 @@ from shared.events import (
     WorkerRegistered,
 )
 from shared.tokens import Principal
+
+# The event types an agency may report for another agency (the envelope's agency_id),
+# when it is the other side of a pairing with it (SPEC 3.6: a partner who coached a
+# worker for the licence reports the certification). Every other type for another
+# agency is refused for the whole request before anything is read (domain.authorize).
+CROSS_AGENCY = frozenset({"certification-obtained"})
+
+CERTIFICATION = (
+    "a certification of a worker of agency {agency!r} comes from that agency, the other side"
+    " of a pairing it belongs to, a province containing its region, or admin"
+)
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,15 @@ class Known:
         incubator = self.pairings.get(self.incubated_by.get(agency_id) or "")
         return incubator is not None and incubator.assisting == sender
 
+    def partner(self, principal: Principal, agency_id: str) -> bool:
+        """The principal is an agency on the other side of a pairing with `agency_id`."""
+        me = principal.agency_id if principal.role == "agency" else None
+        return (
+            me is not None
+            and me != agency_id
+            and any({me, agency_id} == set(p.sides()) for p in self.pairings.values())
+        )
+
 
 def _refuse(path: str, message: str, code: str = "forbidden_reference") -> list[FieldError]:
     return [field_error(path, message, code)]
@@ -116,6 +140,8 @@ def decide(principal: Principal, sender: str, payload: object, known: Known) -> 
         return _visit(sender, payload, known)
     if isinstance(payload, (TrainingCompleted, StaffDispatched, MilestoneReached)):
         return _pairing_work(principal, sender, payload.pairing_id, known)
+    if isinstance(payload, CertificationObtained):
+        return _certification(principal, sender, known)
     if isinstance(payload, EventRetracted):
         return _retraction(principal, sender, payload, known)
     return []
@@ -252,6 +278,30 @@ def _pairing_work(
         f"pairing {pairing_id!r}'s trainings, dispatches and milestones come from either side"
         f" ({pairing.assisting!r}, {pairing.assisted!r}), a province containing it, or admin",
     )
+
+
+def _certification(principal: Principal, sender: str, known: Known) -> list[FieldError]:
+    if known.acts_for(principal, sender) or known.partner(principal, sender):
+        return []
+    return _refuse("agency_id", CERTIFICATION.format(agency=sender))
+
+
+def refuse_strangers(principal: Principal, subs: list[Any], known: Known) -> None:
+    """An agency's events for another agency (the envelope check let only `CROSS_AGENCY`
+    types through) are refused unless it is that agency's partner — before the log is
+    consulted, so a stranger never learns from `duplicate` or `conflict` which event ids
+    the other agency has used."""
+    if principal.role != "agency":
+        return
+    for sub in subs:
+        event = sub.event
+        if event is None or sub.status == "rejected" or principal.is_agency(event.agency_id):
+            continue
+        if not known.partner(principal, event.agency_id):
+            sub.status, sub.errors = (
+                "rejected",
+                _refuse("agency_id", CERTIFICATION.format(agency=event.agency_id)),
+            )
 
 
 def _retraction(

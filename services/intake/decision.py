@@ -52,6 +52,7 @@ def prepare(request: Request, key: bytes) -> None:
 def decide(principal: Principal, request: Request, facts: Facts, now: datetime) -> Decided:
     """Settle every event that is a repeat, a conflict or not the principal's to send; the
     rest are accepted, each with what goes on EVENTS (pending the store's append)."""
+    authority.refuse_strangers(principal, request.submissions, facts.known)
     for sub in request.valid:
         if sub.key in facts.fingerprints:
             settle_against_log(sub, facts.fingerprints[sub.key])

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import orjson
 
+from services.intake.authority import CROSS_AGENCY
 from shared.errors import FieldError, Forbidden, Malformed, TooLarge, field_error
 from shared.events import (
     SERVICE_SENDERS,
@@ -120,12 +121,25 @@ def registered_regions(request: Request) -> dict[str, str]:
 
 
 def authorize(principal: Principal, request: Request, regions: dict[str, str]) -> None:
-    """Every event must be the caller's: its own agency, or inside a province's region."""
+    """Every event must be the caller's: its own agency, or inside a province's region.
+    An agency may also report the `CROSS_AGENCY` types for another agency: whether it is
+    that agency's partner is decided per event (authority.py), with the pairings known."""
     for agency_id in sorted(request.agencies):
         if agency_id in SERVICE_SENDERS:
             raise Forbidden(f"{agency_id!r} is reserved for the services")
-        if not principal.may_act_for(agency_id, regions.get(agency_id)):
-            raise Forbidden(f"not allowed to publish for agency {agency_id!r}")
+        if principal.may_act_for(agency_id, regions.get(agency_id)):
+            continue
+        if principal.role == "agency" and _only_cross_agency(request, agency_id):
+            continue
+        raise Forbidden(f"not allowed to publish for agency {agency_id!r}")
+
+
+def _only_cross_agency(request: Request, agency_id: str) -> bool:
+    return all(
+        s.event.type in CROSS_AGENCY
+        for s in request.valid
+        if s.event is not None and s.event.agency_id == agency_id
+    )
 
 
 def fingerprint(event: Envelope, key: bytes) -> bytes:
