@@ -73,11 +73,37 @@ def in_force(registrations: Iterable[Registration]) -> Registration | None:
     return max(live, key=Registration.order) if live else None
 
 
-# The same rule in SQL, over the table every service keeps (see each service's migrations):
-#   agency_registrations (agency_id, event_agency, event_id, region_code, role, incubated_by,
-#                         registered_on, occurred_at, recorded_at, retracted)
-#   agency_regions       (agency_id PRIMARY KEY, region_code, role, incubated_by,
-#                         registered_on, event_agency, event_id)
+# The tables every service keeps for the rule, declared once here and created before each
+# service's migrations (shared.db.migrate), as the outbox is: the registrations as they
+# arrive, and the one in force per agency.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS agency_registrations (
+    agency_id     text NOT NULL,            -- the agency registered
+    event_agency  text NOT NULL,            -- the event's key
+    event_id      text NOT NULL,
+    region_code   text NOT NULL,
+    role          text NOT NULL,
+    incubated_by  text,
+    registered_on date NOT NULL,
+    occurred_at   timestamptz NOT NULL,
+    recorded_at   timestamptz NOT NULL,
+    retracted     boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (event_agency, event_id)
+);
+CREATE INDEX IF NOT EXISTS agency_registrations_agency ON agency_registrations (agency_id);
+
+CREATE TABLE IF NOT EXISTS agency_regions (
+    agency_id     text PRIMARY KEY,
+    region_code   text NOT NULL,
+    role          text NOT NULL,
+    incubated_by  text,
+    registered_on date NOT NULL,
+    event_agency  text NOT NULL,            -- the registration in force
+    event_id      text NOT NULL
+);
+"""
+
+# The same rule in SQL, over those tables.
 IN_FORCE_ORDER = "occurred_at DESC, recorded_at DESC, event_agency DESC, event_id DESC"
 
 _SETTLE = f"""

@@ -14,7 +14,7 @@ from services.intake.personal import Vault
 from services.intake.sheets import http as sheets_http
 from services.intake.sheets.jobs import Importer
 from services.intake.usecases import Intake
-from shared import asyncapi, outbox
+from shared import asyncapi, outbox, regions
 from shared.broker import declare_stream, events_stream, replicas
 from shared.events import AGENCY_EVENT_TYPES, incoming_events
 from shared.outbox import Relay
@@ -22,7 +22,7 @@ from shared.runtime import Blueprint, Runtime, build_app
 from shared.settings import Settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-SHARED_TABLES = (outbox.SCHEMA,)  # declared by the shared code that uses them
+SHARED_TABLES = (outbox.SCHEMA, regions.SCHEMA)  # declared by the shared code that uses them
 DESCRIPTION = (
     "The front door for agencies' frontends: validates, deduplicates and stores events, "
     "then publishes them to the EVENTS stream exactly once."

@@ -16,14 +16,14 @@ from services.reporting.http import router
 from services.reporting.shard import Shard
 from services.reporting.sharding import ShardConsumer
 from services.reporting.usecases import Reports
-from shared import asyncapi, consumer
+from shared import asyncapi, consumer, regions
 from shared.broker import declare_stream, replicas, reports_stream
 from shared.openapi import add_examples
 from shared.runtime import Blueprint, Runtime, build_app
 from shared.settings import Settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-SHARED_TABLES = (consumer.SCHEMA,)  # declared by the shared code that uses them
+SHARED_TABLES = (consumer.SCHEMA, regions.SCHEMA)  # declared by the shared code that uses them
 DESCRIPTION = (
     "Live, auditable provincial reports: consumes EVENTS into its own fact tables and "
     "answers KPI summaries by region, agency, pairing, project and period."

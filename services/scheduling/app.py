@@ -16,14 +16,18 @@ from fastapi import FastAPI
 from services.scheduling import handlers
 from services.scheduling.http import router
 from services.scheduling.usecases import Scheduling
-from shared import asyncapi, consumer, outbox
+from shared import asyncapi, consumer, outbox, regions
 from shared.outbox import Relay
 from shared.runtime import Blueprint, Runtime, build_app
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
-SHARED_TABLES = (outbox.SCHEMA, consumer.SCHEMA)  # declared by the shared code that uses them
+SHARED_TABLES = (
+    outbox.SCHEMA,
+    consumer.SCHEMA,
+    regions.SCHEMA,
+)  # declared by the shared code that uses them
 DESCRIPTION = (
     "Turns care plans into visit slots assigned to workers who speak the client's language, "
     "never double-booked; says what is due, done and overdue, and the staff-dispatch pace."

@@ -1,30 +1,8 @@
 -- One region per agency at any moment, by the rule every service shares (shared/regions.py):
 -- the agency's registrations, and the one in force. They replace `agencies`, where the
 -- first registration won and a request answered `conflict` could still move an agency.
-CREATE TABLE agency_registrations (
-    agency_id     text NOT NULL,            -- the agency registered
-    event_agency  text NOT NULL,            -- the event's key
-    event_id      text NOT NULL,
-    region_code   text NOT NULL,
-    role          text NOT NULL,
-    incubated_by  text,
-    registered_on date NOT NULL,
-    occurred_at   timestamptz NOT NULL,
-    recorded_at   timestamptz NOT NULL,
-    retracted     boolean NOT NULL DEFAULT false,
-    PRIMARY KEY (event_agency, event_id)
-);
-CREATE INDEX agency_registrations_agency ON agency_registrations (agency_id);
-
-CREATE TABLE agency_regions (
-    agency_id     text PRIMARY KEY,
-    region_code   text NOT NULL,
-    role          text NOT NULL,
-    incubated_by  text,
-    registered_on date NOT NULL,
-    event_agency  text NOT NULL,            -- the registration in force
-    event_id      text NOT NULL
-);
+-- agency_registrations and agency_regions are declared by shared/regions.py (SCHEMA) and
+-- created before the migrations run; this fills them from what the service knew before.
 
 INSERT INTO agency_registrations
     SELECT canonical->'payload'->>'agency_id', agency_id, event_id,

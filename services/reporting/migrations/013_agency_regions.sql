@@ -2,30 +2,8 @@
 -- the registrations as they arrive, and the one in force. `current_agencies` now reads the
 -- one in force, so reporting, intake and scheduling place an agency alike, retractions
 -- included.
-CREATE TABLE agency_registrations (
-    agency_id     text NOT NULL,
-    event_agency  text NOT NULL,
-    event_id      text NOT NULL,
-    region_code   text NOT NULL,
-    role          text NOT NULL,
-    incubated_by  text,
-    registered_on date NOT NULL,
-    occurred_at   timestamptz NOT NULL,
-    recorded_at   timestamptz NOT NULL,
-    retracted     boolean NOT NULL DEFAULT false,
-    PRIMARY KEY (event_agency, event_id)
-);
-CREATE INDEX agency_registrations_agency ON agency_registrations (agency_id);
-
-CREATE TABLE agency_regions (
-    agency_id     text PRIMARY KEY,
-    region_code   text NOT NULL,
-    role          text NOT NULL,
-    incubated_by  text,
-    registered_on date NOT NULL,
-    event_agency  text NOT NULL,
-    event_id      text NOT NULL
-);
+-- agency_registrations and agency_regions are declared by shared/regions.py (SCHEMA) and
+-- created before the migrations run; this fills them from what the service knew before.
 CREATE INDEX agency_regions_region ON agency_regions (region_code text_pattern_ops);
 CREATE INDEX agency_regions_incubated ON agency_regions (incubated_by);
 
