@@ -20,6 +20,7 @@ from shared.tokens import Principal
 from shared.validation import decode_json, field_errors
 
 router = APIRouter(prefix="/v1", tags=["scheduling"], responses=error_responses(*AUTHENTICATED))
+PAIRING_SCOPE = "The pairing scope (SPEC 3.6): its sides, its province, admin"
 Status = Literal["due", "overdue", "done", "unassigned"]
 
 
@@ -69,10 +70,7 @@ async def get_visits(
     request: Request,
     status: Annotated[Status | None, Query()] = None,
     agency: Annotated[str | None, Query()] = None,
-    pairing: Annotated[
-        str | None,
-        Query(description="The pairing scope (SPEC 3.6): its sides, its province, admin"),
-    ] = None,
+    pairing: Annotated[str | None, Query(description=PAIRING_SCOPE)] = None,
     day_from: Annotated[date | None, Query(alias="from")] = None,
     day_to: Annotated[date | None, Query(alias="to")] = None,
     client: Annotated[str | None, Query()] = None,
@@ -97,11 +95,14 @@ async def get_worker_schedule(
     request: Request,
     worker_id: str,
     agency: Annotated[str | None, Query()] = None,
+    pairing: Annotated[str | None, Query(description=PAIRING_SCOPE)] = None,
     day_from: Annotated[date | None, Query(alias="from")] = None,
     day_to: Annotated[date | None, Query(alias="to")] = None,
 ) -> Response:
     scheduling, principal = _service(request)
-    answer = await scheduling.worker_schedule(principal, worker_id, agency, day_from, day_to)
+    answer = await scheduling.worker_schedule(
+        principal, worker_id, agency, day_from, day_to, pairing
+    )
     return json_response(answer)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -167,15 +167,22 @@ class Scheduling:
 
     async def worker_schedule(
         self, principal: Principal, worker_id: str, agency: str | None, since: date | None,
-        until: date | None,
+        until: date | None, pairing: str | None = None,
     ) -> dict[str, Any]:  # fmt: skip
-        scope = await self.scope(principal, agency)
-        if scope.agency_id is None:
-            candidates = await views.worker_agencies(self.pool, worker_id)
+        """The worker's slots in the caller's scope; with a pairing, only the pairing scope's
+        slots, of a worker of a side or of an agency the pairing incubated (SPEC 3.6)."""
+        scope = await self.scope(principal, agency, pairing)
+        candidates = await views.worker_agencies(self.pool, worker_id)
+        if pairing is not None:  # never a worker of the sides' other partners
+            related = await views.pairing_agencies(self.pool, pairing)
+            mine = [a for a in candidates if a in related and agency in (None, a)]
+        elif scope.agency_id is not None:
+            mine = [scope.agency_id]
+        else:
             mine = [a for a in candidates if await self._covers(principal, a)]
-            if len(mine) > 1:
-                raise Malformed("the worker id is in several agencies: ?agency=")
-            scope = views.Scope(agency_id=mine[0] if mine else "")
+        if len(mine) > 1:
+            raise Malformed("the worker id is in several agencies: ?agency=")
+        scope = replace(scope, agency_id=mine[0] if mine else "")
         worker = await views.worker(self.pool, scope.agency_id or "", worker_id)
         if worker is None:
             raise NotFound(f"no worker {worker_id!r} here")

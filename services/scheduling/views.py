@@ -112,6 +112,18 @@ async def worker_agencies(pool: asyncpg.Pool, worker_id: str) -> list[str]:
     return [r["agency_id"] for r in rows]
 
 
+async def pairing_agencies(pool: asyncpg.Pool, pairing_id: str) -> set[str]:
+    """The agencies whose workers a pairing's scope may name: its two sides and the agencies
+    it incubated."""
+    rows = await pool.fetch(
+        "SELECT assisting_agency_id AS a FROM pairings WHERE pairing_id = $1"
+        " UNION SELECT assisted_agency_id FROM pairings WHERE pairing_id = $1"
+        " UNION SELECT agency_id FROM agency_regions WHERE incubated_by = $1",
+        pairing_id,
+    )
+    return {r["a"] for r in rows}
+
+
 async def worker(pool: asyncpg.Pool, agency_id: str, worker_id: str) -> dict[str, Any] | None:
     row = await pool.fetchrow(
         "SELECT agency_id, worker_id, role, languages, retracted FROM workers"

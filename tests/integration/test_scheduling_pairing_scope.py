@@ -16,6 +16,7 @@ from tests.integration.test_scheduling import (
     _publish,
     _start,
     _visits,
+    _worker,
 )
 from tests.support.events import agency, client, envelope, pairing
 from tests.support.polling import eventually
@@ -86,3 +87,52 @@ async def test_a_side_reads_the_pairing_scope_slots_and_nothing_else(
     assert {v["client_id"] for v in province} == {"c-in", "c-dan"} and len(province) == 16
     admin = await _visits(url, token("admin"), pairing="p1")
     assert [v["slot_id"] for v in admin] == [v["slot_id"] for v in seen]
+
+
+async def test_a_workers_schedule_read_through_the_pairing_scope(
+    stack: Stack, token: Token, tmp_path: Path
+) -> None:
+    """GET /v1/workers/{id}/schedule?pairing= gives a side the worker's slots of the pairing
+    scope only, as GET /v1/visits?pairing= does; never a worker outside the pairing."""
+    _start(stack, tmp_path, "2019-11-01T08:00:00+08:00")
+    url = stack.services["scheduling"].url
+    lanxing, wenhua = token("agency", "lanxing"), token("agency", "wenhua")
+    await _publish(stack, [agency("lanxing", "220102", role="assisting")], lanxing)
+    await _publish(stack, [agency("wenhua", "222401")], wenhua)
+    await _publish(stack, [pairing("lanxing", "p1")], token("province", region="22"))
+    outsider = token("agency", "yanghua")
+    await _publish(stack, [agency("yanghua", "222405"), _worker("kim", ["ko"])], outsider)
+    await _publish(
+        stack,
+        [
+            _worker("kim", ["ko"], agency_id="wenhua"),
+            _project("proj-1", "p1"),
+            client("c-in", agency_id="wenhua", project_id="proj-1"),
+            client("c-out", agency_id="wenhua"),
+        ],
+        wenhua,
+    )
+    await _create_plan(url, wenhua, _plan("plan-in", "c-in", "09:00", "11:00"))
+    await _create_plan(url, wenhua, _plan("plan-out", "c-out", "14:00", "16:00"))
+    path, since = "/v1/workers/kim/schedule", {"from": "2019-11-01", "to": "2019-12-31"}
+    own = await _call(url, "GET", path, wenhua, **since)
+    assert {s["client_id"] for s in own.json()["slots"]} == {"c-in", "c-out"}
+
+    async def lanxing_reads() -> dict[str, Any] | None:
+        resp = await _call(url, "GET", path, lanxing, pairing="p1", **since)
+        return resp.json() if resp.status_code == 200 else None  # type: ignore[no-any-return]
+
+    answer = await eventually(lanxing_reads, timeout_s=30, what="the pairing's worker readable")
+    assert (answer["agency_id"], answer["worker_id"]) == ("wenhua", "kim")
+    assert {s["client_id"] for s in answer["slots"]} == {"c-in"} and len(answer["slots"]) == 8
+    narrowed = await _call(url, "GET", path, lanxing, pairing="p1", agency="wenhua", **since)
+    assert narrowed.json()["slots"] == answer["slots"]
+
+    not_its_own = await _call(url, "GET", path, lanxing, **since)
+    assert not_its_own.status_code == 404
+    other_partner = await _call(url, "GET", path, lanxing, pairing="p1", agency="yanghua")
+    assert other_partner.status_code == 404  # yanghua's kim is not the pairing's
+    stranger = await _call(url, "GET", path, outsider, pairing="p1")
+    assert (stranger.status_code, stranger.json()["code"]) == (403, "forbidden")
+    province = await _call(url, "GET", path, token("province", region="22"), pairing="p1", **since)
+    assert province.json()["slots"] == answer["slots"]
