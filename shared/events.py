@@ -191,6 +191,29 @@ class CertificationObtained(Contract):
     obtained_on: Day
 
 
+class CertificationRevoked(Contract):
+    """A licence withdrawn (SPEC 3.2, 3.6 "Time"): from revoked_on the worker no longer
+    holds it. Sent by the same principals as certification-obtained."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "worker_id": "yh-w-0001",
+                    "licence": "assistant",
+                    "revoked_on": "2020-03-01",
+                    "reason": "licence not renewed",
+                }
+            ]
+        }
+    )
+
+    worker_id: Ident
+    licence: Licence
+    revoked_on: Day
+    reason: Text
+
+
 class ProjectStarted(Contract):
     project_id: Ident
     agency_id: AgencyId
@@ -317,12 +340,59 @@ class ReportPublished(Contract):
     summary: dict[str, Any]
 
 
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class ApprovalScope(Contract):
+    """What an approval covers: a region (prefix) or a pairing, exactly one."""
+
+    region: RegionPrefix | None = None
+    pairing: Ident | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ApprovalScope:
+        if (self.region is None) == (self.pairing is None):
+            raise ValueError("name exactly one of region and pairing")
+        return self
+
+
+class PeriodApproved(Contract):
+    """A province (or admin) approved a scope's figures for a period (SPEC 3.9); emitted
+    by reporting under its reserved sender. `figures` is the approved summary (no personal
+    data), `fingerprint` the sha256 of its canonical JSON, `stream_seq` and `watermark`
+    the EVENTS position and the newest recorded_at the figures reflect."""
+
+    # `from` and `to` are Python keywords: the fields are from_/to_ in code, from/to on
+    # the wire (both accepted when read).
+    model_config = ConfigDict(
+        validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
+
+    approval_id: Ident
+    scope: ApprovalScope
+    from_: Day = Field(alias="from")
+    to_: Day = Field(alias="to")
+    fingerprint: Sha256Hex
+    figures: dict[str, Any]
+    stream_seq: Annotated[StrictInt, Field(ge=0)]
+    watermark: AwareDatetime | None
+    approver: Annotated[str, StringConstraints(min_length=1, max_length=80), Printable]
+    supersedes: Ident | None = None
+
+    @model_validator(mode="after")
+    def _to_after_from(self) -> PeriodApproved:
+        if self.to_ < self.from_:
+            raise ValueError("to is before from")
+        return self
+
+
 # type name -> payload model, for what agencies send and for what services emit.
 AGENCY_PAYLOADS: dict[str, type[Contract]] = {
     "agency-registered": AgencyRegistered,
     "pairing-established": PairingEstablished,
     "worker-registered": WorkerRegistered,
     "certification-obtained": CertificationObtained,
+    "certification-revoked": CertificationRevoked,
     "project-started": ProjectStarted,
     "client-registered": ClientRegistered,
     "visit-logged": VisitLogged,
@@ -336,6 +406,7 @@ SERVICE_PAYLOADS: dict[str, type[Contract]] = {
     "visit-scheduled": VisitScheduled,
     "visit-overdue": VisitOverdue,
     "report-published": ReportPublished,
+    "period-approved": PeriodApproved,
 }
 AGENCY_EVENT_TYPES = tuple(AGENCY_PAYLOADS)
 # Senders reserved for the services' own events: no agency may use these ids, so no agency

@@ -14,10 +14,14 @@ The rules, by event type:
   another agency's project only from an agency that works for it (`works_for`);
 - trainings, dispatches and milestones of a pairing: either side, a province containing
   it, admin;
-- a certification of a worker of agency A: A, the other side of a pairing A belongs to,
-  a province containing A's region, admin. The envelope names A; the principal may be
-  A's partner (the only event an agency sends for another agency: `CROSS_AGENCY`);
+- a certification (obtained or revoked) of a worker of agency A: A, the other side of a
+  pairing A belongs to, a province containing A's region, admin. The envelope names A;
+  the principal may be A's partner (`CROSS_AGENCY`: the only events an agency sends for
+  another agency);
 - a retraction: whoever could have sent its target; a retraction is not retractable.
+  So a partner may retract a certification of A (its envelope names A, like the
+  target's), and nothing else of A's: a target it cannot see is refused, not kept for
+  later, since it might turn out to be anything.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from shared.events import (
     ActivityHeld,
     AgencyRegistered,
     CertificationObtained,
+    CertificationRevoked,
     ClientProfile,
     EventRetracted,
     MilestoneReached,
@@ -44,13 +49,22 @@ from shared.tokens import Principal
 
 # The event types an agency may report for another agency (the envelope's agency_id),
 # when it is the other side of a pairing with it (SPEC 3.6: a partner who coached a
-# worker for the licence reports the certification). Every other type for another
-# agency is refused for the whole request before anything is read (domain.authorize).
-CROSS_AGENCY = frozenset({"certification-obtained"})
+# worker for the licence reports the certification, or its withdrawal). Every other type
+# for another agency is refused for the whole request before anything is read
+# (domain.authorize). A retraction passes that door too, and is then allowed only for a
+# certification (`_retraction`).
+CERTIFICATIONS = frozenset({"certification-obtained", "certification-revoked"})
+CROSS_AGENCY = CERTIFICATIONS | {"event-retracted"}
 
 CERTIFICATION = (
     "a certification of a worker of agency {agency!r} comes from that agency, the other side"
     " of a pairing it belongs to, a province containing its region, or admin"
+)
+
+PARTNER_RETRACTION = (
+    "an agency retracts, for agency {agency!r}, only a certification of one of its workers"
+    " that intake holds (sent by either side); anything else of {agency!r}'s is retracted by"
+    " that agency, a province containing its region, or admin"
 )
 
 
@@ -140,7 +154,7 @@ def decide(principal: Principal, sender: str, payload: object, known: Known) -> 
         return _visit(sender, payload, known)
     if isinstance(payload, (TrainingCompleted, StaffDispatched, MilestoneReached)):
         return _pairing_work(principal, sender, payload.pairing_id, known)
-    if isinstance(payload, CertificationObtained):
+    if isinstance(payload, (CertificationObtained, CertificationRevoked)):
         return _certification(principal, sender, known)
     if isinstance(payload, EventRetracted):
         return _retraction(principal, sender, payload, known)
@@ -288,7 +302,8 @@ def _certification(principal: Principal, sender: str, known: Known) -> list[Fiel
 
 def refuse_strangers(principal: Principal, subs: list[Any], known: Known) -> None:
     """An agency's events for another agency (the envelope check let only `CROSS_AGENCY`
-    types through) are refused unless it is that agency's partner — before the log is
+    types through: certifications and retractions) are refused unless it is that agency's
+    partner — before the log is
     consulted, so a stranger never learns from `duplicate` or `conflict` which event ids
     the other agency has used."""
     if principal.role != "agency":
@@ -298,9 +313,10 @@ def refuse_strangers(principal: Principal, subs: list[Any], known: Known) -> Non
         if event is None or sub.status == "rejected" or principal.is_agency(event.agency_id):
             continue
         if not known.partner(principal, event.agency_id):
+            says = CERTIFICATION if event.type in CERTIFICATIONS else PARTNER_RETRACTION
             sub.status, sub.errors = (
                 "rejected",
-                _refuse("agency_id", CERTIFICATION.format(agency=event.agency_id)),
+                _refuse("agency_id", says.format(agency=event.agency_id)),
             )
 
 
@@ -308,15 +324,20 @@ def _retraction(
     principal: Principal, sender: str, p: EventRetracted, known: Known
 ) -> list[FieldError]:
     target = known.targets.get((sender, p.target_event_id))
-    if target is None:
-        return []  # it may arrive later: the consumers apply it then
-    if isinstance(target.payload, EventRetracted):
+    if target is not None and isinstance(target.payload, EventRetracted):
         return _refuse(
             "payload.target_event_id",
             "a retraction is not retractable: to restore, send the content again under a new"
             " event id",
             "not_retractable",
         )
+    if principal.role == "agency" and not principal.is_agency(sender):
+        # A partner, for the agency it is paired with (refuse_strangers let no one else
+        # through): only a certification, which it could have sent itself.
+        if target is None or target.type not in CERTIFICATIONS:
+            return _refuse("payload.target_event_id", PARTNER_RETRACTION.format(agency=sender))
+    if target is None:
+        return []  # it may arrive later: the consumers apply it then
     if isinstance(target.payload, AgencyRegistered):
         refused = _retract_registration(principal, sender, target.payload, known)
     else:

@@ -150,3 +150,60 @@ def test_retractions_follow_the_target_and_are_not_retractable() -> None:
     assert _outcomes(JILIN, [retract("pair-1")], known) == ["ok"]
     assert _outcomes(LANXING, [retract("undo-1")], known) == ["not_retractable"]
     assert _outcomes(ADMIN, [retract("undo-1")], known) == ["not_retractable"]
+
+
+def _certification(kind: str, agency_id: str) -> dict[str, Any]:
+    payload = {
+        "certification-obtained": {
+            "worker_id": "w1", "licence": "assistant", "obtained_on": "2019-12-01",
+        },
+        "certification-revoked": {
+            "worker_id": "w1", "licence": "assistant", "revoked_on": "2020-03-01",
+            "reason": "licence not renewed",
+        },
+    }[kind]  # fmt: skip
+    return envelope(kind, payload, agency_id=agency_id)
+
+
+def test_a_revocation_comes_from_whoever_may_report_the_certification() -> None:
+    revoked = _certification("certification-revoked", "wenhua")
+    evil = Principal("agency", agency_id="evil")
+    assert _outcomes(LANXING, [revoked], _known()) == ["ok"]  # the other side of p1
+    assert _outcomes(WENHUA, [revoked], _known()) == ["ok"]
+    assert _outcomes(YANBIAN, [revoked], _known()) == ["ok"]
+    assert _outcomes(ADMIN, [revoked], _known()) == ["ok"]
+    assert _paths(evil, [revoked], _known()) == ["agency_id"]
+    assert _outcomes(Principal("province", region="11"), [revoked], _known()) == [
+        "forbidden_reference"
+    ]
+
+
+def test_a_partner_retracts_a_certification_of_the_side_it_is_paired_with_only() -> None:
+    known = _known()
+    for event_id, event in (
+        ("cert-1", _certification("certification-obtained", "wenhua")),
+        ("revoke-1", _certification("certification-revoked", "wenhua")),
+        ("visit-1", visit("visit-1", agency_id="wenhua")),
+        ("undo-1", envelope("event-retracted", {"target_event_id": "x", "reason": "r"})),
+    ):
+        payload = parse_request(event).valid[0].event.payload  # type: ignore[union-attr]
+        known.targets[("wenhua", event_id)] = Target(event["type"], payload)
+
+    def retract(target: str) -> dict[str, Any]:
+        return envelope(
+            "event-retracted", {"target_event_id": target, "reason": "wrong"}, agency_id="wenhua"
+        )
+
+    assert _outcomes(LANXING, [retract("cert-1"), retract("revoke-1")], known) == ["ok", "ok"]
+    # anything else of wenhua's, or a target intake does not hold (it could be anything)
+    assert _paths(LANXING, [retract("visit-1"), retract("later")], known) == [
+        "payload.target_event_id",
+        "payload.target_event_id",
+    ]
+    assert _outcomes(LANXING, [retract("undo-1")], known) == ["not_retractable"]
+    # the agency itself and its province, as before
+    assert _outcomes(WENHUA, [retract("visit-1"), retract("later")], known) == ["ok", "ok"]
+    assert _outcomes(YANBIAN, [retract("cert-1")], known) == ["ok"]
+    # a stranger gets nothing through, even with a certification as the target
+    evil = Principal("agency", agency_id="evil")
+    assert _outcomes(evil, [retract("cert-1")], known) == ["forbidden_reference"]

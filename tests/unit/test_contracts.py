@@ -11,6 +11,7 @@ import pytest
 
 from shared.events import (
     AGENCY_EVENT_TYPES,
+    PeriodApproved,
     VisitOverdue,
     VisitScheduled,
     canonical_events,
@@ -62,6 +63,37 @@ def test_service_events_round_trip() -> None:
     ):
         event = service_event("x1", payload, "scheduling", "222405", at)
         assert canonical_events.validate_json(orjson.dumps(event.model_dump(mode="json"))) == event
+
+
+def _approval(**changes: Any) -> dict[str, Any]:
+    return {
+        "approval_id": "appr-1", "scope": {"region": "22"}, "from": "2019-01-01",
+        "to": "2019-12-31", "fingerprint": "ab" * 32, "figures": {"visit_minutes": 90},
+        "stream_seq": 42, "watermark": "2019-12-31T12:00:00+08:00", "approver": "province:22",
+        **changes,
+    }  # fmt: skip
+
+
+def test_period_approved_is_reportings_with_from_and_to_on_the_wire() -> None:
+    at = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    payload = PeriodApproved.model_validate(_approval())
+    event = service_event("appr-1", payload, "reporting", "22", at)
+    wire = event.model_dump(mode="json")
+    assert (wire["payload"]["from"], wire["payload"]["to"]) == ("2019-01-01", "2019-12-31")
+    assert canonical_events.validate_json(orjson.dumps(wire)) == event
+    assert wire["submitted_by"] == {"kind": "service", "id": "reporting"}
+    for bad in (
+        {"scope": {"region": "22", "pairing": "p1"}},  # exactly one of region and pairing
+        {"scope": {}},
+        {"from": "2020-01-01"},  # after `to`
+        {"fingerprint": "not-a-sha256"},
+        {"surprise": 1},
+    ):
+        with pytest.raises(ValueError):
+            PeriodApproved.model_validate(_approval(**bad))
+    # Not an agency's to send: intake's incoming contract does not know the type.
+    raw = {**one_of_each()["visit-logged"], "type": "period-approved", "payload": _approval()}
+    assert _errors(raw) == [("unknown_type", "type")]
 
 
 def _errors(raw: dict[str, Any]) -> list[tuple[str, str]]:
