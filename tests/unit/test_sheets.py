@@ -192,6 +192,15 @@ def test_missing_and_bad_cells_name_their_columns() -> None:
     ]
 
 
+def test_every_agency_event_type_has_a_sheet() -> None:
+    from services.intake.sheets.columns import sheet_type
+    from shared.events import AGENCY_EVENT_TYPES
+
+    assert {t: getattr(sheet_type(t), "event_type", None) for t in AGENCY_EVENT_TYPES} == {
+        t: t for t in AGENCY_EVENT_TYPES
+    }
+
+
 def test_every_template_reads_back_and_its_example_is_a_valid_event() -> None:
     from shared.validation import validate_incoming
 

@@ -79,6 +79,9 @@ _TYPES: dict[str, tuple[str, str, tuple[str, ...], str | None]] = {
         ("worker_id", "licence"),
         "revoked_on",
     ),
+    # A correction (SPEC 3.2): no date of its own, so occurred_at (when it was decided) is
+    # required; a target retracted twice from one file is a repeated row.
+    "retractions": ("event-retracted", "撤回更正", ("target_event_id",), None),
 }
 # Payload fields that name the sending agency itself.
 _OWN_AGENCY = {
@@ -168,7 +171,7 @@ def _sheet_type(name: str) -> SheetType:
     return SheetType(name, event_type, title, tuple(columns), key, date_field)
 
 
-# Only the types the contract has (certification-revoked arrives with SPEC 3.6's work).
+# A sheet per agency event type (SPEC 3.8); a type leaving the contract leaves here too.
 SHEET_TYPES: dict[str, SheetType] = {
     name: _sheet_type(name) for name, spec in _TYPES.items() if spec[0] in AGENCY_PAYLOADS
 }

@@ -27,7 +27,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_BYTES, MAX_ROWS = import_limits().max_bytes, import_limits().max_rows
 
 router = APIRouter(prefix="/v1/imports", tags=["spreadsheets"])
-SheetName = Literal[tuple(SHEET_TYPES)]  # type: ignore[valid-type]
+# A template is named by its sheet (`visits`) or by its event type (`visit-logged`).
+SheetName = Literal[  # type: ignore[valid-type]
+    tuple(SHEET_TYPES) + tuple(s.event_type for s in SHEET_TYPES.values())
+]
 
 
 class ImportStarted(BaseModel):
@@ -67,8 +70,10 @@ class ImportStatus(BaseModel):
     responses={200: {"content": {XLSX: {}}, "description": "the template"}},
 )
 async def template(sheet: Annotated[SheetName, Path()]) -> Response:  # type: ignore[valid-type]
+    found = sheet_type(sheet)
+    assert found is not None  # the path parameter admits only known names
     return Response(
-        template_workbook(SHEET_TYPES[sheet]),
+        template_workbook(found),
         media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="{sheet}.xlsx"'},
     )
