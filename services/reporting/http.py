@@ -11,7 +11,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from services.reporting import export, workbook
-from services.reporting.schemas import PairingReport, Summary, Unassigned
+from services.reporting.explain.answer import Filters, explanation
+from services.reporting.schemas import Explanation, PairingReport, Summary, Unassigned
 from services.reporting.summary import Scope
 from services.reporting.suppression import suppress_report
 from services.reporting.usecases import Reports
@@ -138,6 +139,32 @@ async def summary_xlsx(
         media_type=XLSX,
         headers={"Content-Disposition": 'attachment; filename="summary.xlsx"'},
     )
+
+
+@router.get(
+    "/explain",
+    summary="The events behind one figure of the summary (SPEC 3.7), a page at a time",
+    response_model=Explanation,
+    responses=error_responses(403),
+)
+async def get_explanation(
+    request: Request,
+    kpi: Annotated[
+        str, Query(pattern=r"^[a-z_]+(\.[a-z-]+)?$", examples=["visits_by_service.home-medication"])
+    ],
+    region: Region = None,
+    agency: Ident = None,
+    pairing: Ident = None,
+    project: Ident = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Response:
+    reports, principal = _caller(request)
+    _dates(start, end)
+    filters = Filters(region, agency, pairing, project, start, end)
+    return json_response(await explanation(reports, principal, kpi, filters, cursor, limit))
 
 
 def _label(*parts: str | None) -> str:

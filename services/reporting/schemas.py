@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, create_model
 
@@ -179,3 +179,46 @@ class Unassigned(Answer):
 
     count: int
     agencies: list[UnassignedAgency]
+
+
+class ReplacedEvent(Answer):
+    """An event of the same thing that no longer counts: an earlier version a correction or a
+    later registration superseded, or a version taken out by the retractions named."""
+
+    event_id: str
+    agency_id: str
+    type: str = Field(examples=["visit-logged"])
+    occurred_at: datetime
+    recorded_at: datetime | None
+    how: Literal["superseded", "retracted"]
+    retracted_by: list[str] = Field(description="the event-retracted ids that took it out")
+
+
+class ExplainRow(Answer):
+    """One thing a figure counts: the event in force for it and the value it adds."""
+
+    event_id: str
+    agency_id: str
+    type: str = Field(examples=["visit-logged"])
+    occurred_at: datetime
+    recorded_at: datetime | None
+    cell: str | None = Field(
+        description="the map KPI's key this row counts in", examples=["home-medication"]
+    )
+    counts: str = Field(description="what the row counts", examples=["visit lanxing/v-0001"])
+    value: float = Field(description="what this row adds to the figure")
+    replaces: list[ReplacedEvent]
+
+
+class Explanation(Answer):
+    """A page of the events behind one figure (SPEC 3.7); the values of every page add up to
+    the figure, as `adds` says."""
+
+    kpi: str = Field(examples=["visits_by_service"])
+    key: str | None = Field(examples=["home-medication"])
+    adds: str = Field(description="how the rows make the figure")
+    scope: SummaryScope
+    rows: list[ExplainRow]
+    next_cursor: str | None = Field(
+        description="pass as ?cursor= for the next page; null at the end"
+    )

@@ -1,0 +1,155 @@
+"""Provenance (SPEC 3.7): the events behind one figure of the summary, a page at a time.
+
+`explain(conn, scope, kpi, key)` lists, under the same scope and filters as the summary,
+one row per thing the figure counts: the event in force for it (event id, agency, type,
+occurred_at, recorded_at), the value it adds (the figure is the sum of the values, see
+bases.py) and the events it replaced (corrections, earlier registrations, retracted
+versions with their retractions). Rows come in a stable order; the cursor is opaque.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import orjson
+
+from services.reporting.explain.bases import BASES, NOT_EVENTS, Basis
+from services.reporting.explain.history import replaced
+from services.reporting.kpis import BY_NAME
+from services.reporting.summary import _PARAMS, Scope, pairing_projects, scoped_agencies
+from shared.errors import Invalid, field_error
+from shared.programme import target_between
+
+MAX_LIMIT = 1000
+EXPLAINABLE = tuple(BASES)
+
+# $7..$9 the cursor (cell, agency_id, event_id), $10 the cell, $11 recorded after, $12 limit.
+_PAGE = (
+    "SELECT * FROM ({rows}) r"
+    " WHERE ($7::text IS NULL OR (r.cell, r.agency_id, r.event_id) > ($7::text, $8::text, $9::text))"
+    " AND ($10::text IS NULL OR r.cell = $10::text)"
+    " AND ($11::timestamptz IS NULL OR r.recorded_at > $11::timestamptz)"
+    " ORDER BY r.cell, r.agency_id, r.event_id LIMIT $12::int"
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    kpi: str
+    key: str | None
+    adds: str  # how the rows add up to the figure
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def basis(kpi: str, key: str | None) -> Basis:
+    """The rows behind `kpi` (and its cell `key`), or Invalid naming the `kpi` parameter."""
+    if kpi in NOT_EVENTS:
+        raise Invalid(f"{kpi} is not made of events", [field_error("kpi", NOT_EVENTS[kpi])])
+    found = BASES.get(kpi)
+    if found is None:
+        raise Invalid(f"no KPI {kpi!r}", [field_error("kpi", "one of " + ", ".join(EXPLAINABLE))])
+    cells = BY_NAME[kpi].cells
+    if key is not None and key not in cells:
+        hint = "one of " + ", ".join(cells) if cells else f"{kpi} has no cells"
+        raise Invalid(f"{kpi} has no cell {key!r}", [field_error("kpi", hint)])
+    return found
+
+
+def parse(kpi: str) -> tuple[str, str | None]:
+    """`visits_by_service.home-medication` -> (visits_by_service, home-medication)."""
+    name, dot, key = kpi.partition(".")
+    return name, (key if dot else None)
+
+
+async def explain(
+    conn: asyncpg.Connection,
+    scope: Scope,
+    kpi: str,
+    key: str | None = None,
+    *,
+    recorded_after: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> Page:
+    """One page of the rows behind `kpi` (`key`) for an authorized `scope`. Run it inside a
+    repeatable-read transaction when its answer must agree with a summary read beside it."""
+    chosen = basis(kpi, key)
+    after = position_of(cursor)
+    start, end = scope.bounds()
+    agencies = await scoped_agencies(conn, scope)
+    projects = await pairing_projects(conn, scope.pairing) if scope.pairing else None
+    found = await conn.fetch(
+        _PARAMS + _PAGE.format(rows=chosen.sql),
+        agencies, start, end, scope.pairing, scope.project, projects,
+        *after, key, recorded_after, min(max(limit, 1), MAX_LIMIT) + 1,
+    )  # fmt: skip
+    more = len(found) > min(max(limit, 1), MAX_LIMIT)
+    rows = [dict(r) for r in found[: len(found) - 1 if more else len(found)]]
+    if chosen.prorated:
+        await _prorate(conn, rows, start, end)
+    await replaced(conn, rows)
+    last = rows[-1] if rows and more else None
+    return Page(
+        kpi,
+        key,
+        chosen.adds,
+        [_public(r) for r in rows],
+        cursor_at(last["cell"], last["agency_id"], last["event_id"]) if last else None,
+    )
+
+
+async def _prorate(
+    conn: asyncpg.Connection, rows: list[dict[str, Any]], start: Any, end: Any
+) -> None:
+    """A pairing's share of the staff-days target over the period (shared/programme.py)."""
+    for row in rows:
+        terms = await conn.fetchrow(
+            "SELECT starts_on, ends_on, staff_days_per_year FROM pairing_facts"
+            " WHERE agency_id = $1 AND event_id = $2",
+            row["agency_id"],
+            row["event_id"],
+        )
+        assert terms is not None
+        first, last, per_year = terms
+        row["value"] = target_between(first, last, per_year, start, end)
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    value = row["value"]
+    if isinstance(value, Decimal):
+        value = int(value) if value == value.to_integral_value() else float(value)
+    return {
+        "event_id": row["event_id"],
+        "agency_id": row["agency_id"],
+        "type": row["type"],
+        "occurred_at": row["occurred_at"],
+        "recorded_at": row["recorded_at"],
+        "cell": row["cell"] or None,
+        "counts": row["counts"],
+        "value": value,
+        "replaces": row["replaces"],
+    }
+
+
+def cursor_at(*position: str) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(position)).decode().rstrip("=")
+
+
+def position_of(cursor: str | None) -> tuple[str | None, str | None, str | None]:
+    if cursor is None:
+        return None, None, None
+    try:
+        position = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError):
+        position = None
+    if not (isinstance(position, list) and len(position) == 3
+            and all(isinstance(p, str) for p in position)):  # fmt: skip
+        raise Invalid("cursor is not one this endpoint gave", [field_error("cursor", "opaque")])
+    return position[0], position[1], position[2]

@@ -1,0 +1,64 @@
+"""What an explain row is for each KPI of the summary (SPEC 3.5, 3.7), and how the rows add
+up to the figure. docs/explain.md says the same for people.
+
+Every row carries `value`, what it adds to the figure: the figure is the sum of the values
+(of one cell for `kpi.key`, of every cell for a map named without a key), rounded as the
+summary rounds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.reporting.explain import flows, stocks
+
+
+@dataclass(frozen=True)
+class Basis:
+    """The rows behind one KPI: a query over the summary's parameters returning ROW columns."""
+
+    sql: str
+    adds: str  # what a reader adds up, in words
+    places: int | None = None  # the figure is the sum rounded to this many decimals
+    prorated: bool = False  # a row's value is its pairing's share of the target (Python)
+
+
+ONE = "count of rows (each is worth 1)"
+SUM = "sum of value"
+
+BASES: dict[str, Basis] = {
+    "agencies": Basis(stocks.AGENCIES, ONE),
+    "pairings_active": Basis(stocks.PAIRINGS, ONE),
+    "workers_total": Basis(stocks.WORKERS, ONE),
+    "workers_licensed": Basis(stocks.WORKERS_LICENSED, ONE),
+    "clients_registered": Basis(stocks.clients(in_difficulty=False), ONE),
+    "clients_in_difficulty": Basis(stocks.clients(in_difficulty=True), ONE),
+    "clients_served": Basis(flows.clients_served(by_service=False), "count of distinct clients"),
+    "clients_served_by_service": Basis(
+        flows.clients_served(by_service=True), "count of distinct clients per service"
+    ),
+    "visits_by_service": Basis(flows.visits("1"), ONE),
+    "visit_minutes": Basis(flows.visits("duration_min", cell="''"), "sum of value (minutes)"),
+    "activities_by_kind": Basis(flows.activities("1"), ONE),
+    "activity_attendance_by_kind": Basis(flows.activities("attendees"), "sum of value (attendees)"),
+    "trainings_by_kind": Basis(flows.trainings("1"), ONE),
+    "training_attendances": Basis(
+        flows.trainings("attendances", cell="''"), "sum of value (distinct attendees)"
+    ),
+    "training_hours": Basis(flows.trainings("hours", cell="''"), "sum of value (hours)", 2),
+    "staff_days_dispatched": Basis(
+        flows.STAFF_DAYS, "sum of value (days no earlier dispatch of the worker covered)"
+    ),
+    "staff_days_target": Basis(
+        stocks.PAIRINGS, "sum of value (each pairing's share), to 1 decimal", 1, prorated=True
+    ),
+    "milestones": Basis(flows.MILESTONES, "count of rows (the list's length)"),
+    "visits_scheduled": Basis(flows.slots("scheduled"), "count of distinct slots"),
+    "visits_overdue": Basis(flows.slots("overdue"), "count of distinct slots"),
+}
+
+# Figures made of others or of no event: explain what they are made of instead.
+NOT_EVENTS = {
+    "licensed_rate": "a ratio: explain workers_licensed and workers_total",
+    "as_of": "the newest recording time, not a count of events",
+}

@@ -1,0 +1,106 @@
+"""The rows behind the flow figures (visits, activities, trainings, staff-days, milestones,
+slots): the fact events the summary counts (services/reporting/summary.py), each with the
+value it adds. Same columns and parameters as stocks.py.
+"""
+
+from __future__ import annotations
+
+from services.reporting.summary import _FROM_SIDES, _OF_PROJECTS, _VISITS_IN_SCOPE, _agency_filter
+
+# A pairing's trainings, dispatches and milestones: sent by one of its sides in a pairing
+# scope, else by an agency in scope (as the summary reads them).
+_OF_PAIRING = f"($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}" \
+    f" OR $4::text IS NULL AND {_agency_filter()})"  # fmt: skip
+
+
+def visits(value: str, cell: str = "service") -> str:
+    """Every counted visit (the summary's own selection), worth `value`."""
+    return f"""
+SELECT {cell} AS cell, agency_id, event_id, 'visit-logged' AS type, occurred_at, recorded_at,
+       ({value})::numeric AS value, 'visit ' || agency_id || '/' || visit_id AS counts,
+       'visit_facts' AS history, agency_id AS ka, visit_id AS kb
+{_VISITS_IN_SCOPE}
+"""
+
+
+def clients_served(by_service: bool) -> str:
+    """Each distinct client (client's agency, client_id) among the counted visits, once (per
+    service): the row is the client's first counted visit, worth 1."""
+    per = "service, " if by_service else ""
+    return f"""
+SELECT DISTINCT ON ({per}client_agency, client_id) {"service" if by_service else "''"} AS cell,
+       agency_id, event_id, 'visit-logged' AS type, occurred_at, recorded_at,
+       1::numeric AS value, 'client ' || client_agency || '/' || client_id AS counts,
+       'visit_facts' AS history, agency_id AS ka, visit_id AS kb
+{_VISITS_IN_SCOPE}
+ORDER BY {per}client_agency, client_id, visited_on, agency_id, event_id
+"""
+
+
+def activities(value: str) -> str:
+    return f"""
+SELECT kind AS cell, agency_id, event_id, 'activity-held' AS type, occurred_at, recorded_at,
+       ({value})::numeric AS value, 'activity ' || agency_id || '/' || activity_id AS counts,
+       'activity_facts' AS history, agency_id AS ka, activity_id AS kb
+FROM activity_facts
+WHERE NOT superseded AND {_agency_filter()} AND held_on BETWEEN $2 AND $3
+  AND ($5::text IS NULL OR project_id = $5) AND {_OF_PROJECTS.format(col="project_id")}
+"""
+
+
+def trainings(value: str, cell: str = "kind") -> str:
+    return f"""
+SELECT {cell} AS cell, agency_id, event_id, 'training-completed' AS type, occurred_at,
+       recorded_at, ({value})::numeric AS value,
+       'training ' || pairing_id || '/' || training_id AS counts,
+       'training_facts' AS history, pairing_id AS ka, training_id AS kb
+FROM training_facts
+WHERE NOT superseded AND {_OF_PAIRING} AND held_on BETWEEN $2 AND $3
+"""
+
+
+# Each (pairing, worker, day) once: a day goes to the first dispatch covering it (by
+# from_date, then event key), so a dispatch is worth the days no earlier one covered.
+STAFF_DAYS = f"""
+WITH d AS (SELECT * FROM dispatch_facts
+           WHERE NOT superseded AND {_OF_PAIRING} AND from_date <= $3 AND to_date >= $2),
+days AS (SELECT DISTINCT ON (pairing_id, worker_id, day) agency_id, event_id
+         FROM d, generate_series(greatest(from_date, $2), least(to_date, $3),
+                                 interval '1 day') AS day
+         ORDER BY pairing_id, worker_id, day, from_date, agency_id, event_id),
+worth AS (SELECT agency_id, event_id, count(*) AS days FROM days GROUP BY 1, 2)
+SELECT '' AS cell, d.agency_id, d.event_id, 'staff-dispatched' AS type, d.occurred_at,
+       d.recorded_at, coalesce(worth.days, 0)::numeric AS value,
+       'dispatch ' || d.pairing_id || '/' || d.dispatch_id AS counts,
+       'dispatch_facts' AS history, d.pairing_id AS ka, d.dispatch_id AS kb
+FROM d LEFT JOIN worth USING (agency_id, event_id)
+"""
+
+MILESTONES = f"""
+SELECT '' AS cell, agency_id, event_id, 'milestone-reached' AS type, occurred_at,
+       recorded_at, 1::numeric AS value, 'milestone ' || pairing_id || '/' || milestone AS counts,
+       'milestone_facts' AS history, pairing_id AS ka, milestone AS kb
+FROM milestone_facts
+WHERE NOT superseded AND {_OF_PAIRING} AND reached_on BETWEEN $2 AND $3
+"""
+
+
+def slots(kind: str) -> str:
+    """Each distinct slot id scheduled (or overdue) in the period, once: its first event."""
+    assert kind in ("scheduled", "overdue")
+    return f"""
+SELECT DISTINCT ON (slot_id) '' AS cell, agency_id, event_id, 'visit-{kind}' AS type,
+       occurred_at, recorded_at, 1::numeric AS value, 'slot ' || slot_id AS counts,
+       NULL::text AS history, NULL::text AS ka, NULL::text AS kb
+FROM slot_facts s
+WHERE NOT retracted AND kind = '{kind}' AND {_agency_filter("client_agency")}
+  AND slot_on BETWEEN $2 AND $3
+  AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM current_clients c
+                                   WHERE c.agency_id = s.client_agency
+                                   AND c.client_id = s.client_id AND c.project_id = $5))
+  AND ($6::text[] IS NULL OR EXISTS (SELECT 1 FROM current_clients c
+                                     WHERE c.agency_id = s.client_agency
+                                     AND c.client_id = s.client_id
+                                     AND c.project_id = ANY($6::text[])))
+ORDER BY slot_id, slot_on, agency_id, event_id
+"""
