@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.reporting.explain import position_of, cursor_at, basis, parse
+from services.reporting.explain import basis, cursor_at, parse, position_of
 from services.reporting.explain.bases import BASES, NOT_EVENTS
 from services.reporting.kpis import KPIS
 from shared.errors import Invalid
