@@ -35,12 +35,16 @@ FROM current_workers w WHERE agency_id = ANY($1::text[]) AND registered_on <= $2
 async def pairing_report(
     conn: asyncpg.Connection, pairing_id: str, today: date
 ) -> dict[str, Any] | None:
-    """The pairing's figures as they stand on `today` (a China date), or None if unknown."""
+    """The pairing's figures as they stand on `today` (a China date), or None if unknown.
+    An ended pairing's figures stop at its `ends_on`: what its agencies do afterwards is
+    no longer the pairing's work."""
     pairing = await conn.fetchrow(
         "SELECT * FROM current_pairings WHERE pairing_id = $1", pairing_id
     )
     if pairing is None:
         return None
+    if pairing["ends_on"] is not None:
+        today = min(today, pairing["ends_on"])
     sides = [pairing["assisting_agency_id"], pairing["assisted_agency_id"]]
     years = []
     for year in programme_years(
@@ -60,19 +64,22 @@ async def pairing_report(
         years.append(year_line(year, int(days)))
     incubated = await conn.fetch(
         "SELECT agency_id, registered_on FROM current_agencies WHERE incubated_by = $1"
-        " ORDER BY registered_on",
+        " AND registered_on <= $2 ORDER BY registered_on",
         pairing_id,
+        today,
     )
     projects = await conn.fetch(
         "SELECT project_id, agency_id, starts_on FROM current_projects WHERE pairing_id = $1"
-        " ORDER BY starts_on",
+        " AND starts_on <= $2 ORDER BY starts_on",
         pairing_id,
+        today,
     )
     milestones = await conn.fetch(
-        "SELECT milestone, reached_on FROM milestone_facts"
-        " WHERE NOT superseded AND pairing_id = $1 AND agency_id = ANY($2) ORDER BY reached_on",
+        "SELECT milestone, reached_on FROM milestone_facts WHERE NOT superseded"
+        " AND pairing_id = $1 AND agency_id = ANY($2) AND reached_on <= $3 ORDER BY reached_on",
         pairing_id,
         sides,
+        today,
     )
     assisted = [pairing["assisted_agency_id"], *(r["agency_id"] for r in incubated)]
     return {

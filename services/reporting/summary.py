@@ -82,11 +82,13 @@ async def pairing_sides(conn: asyncpg.Connection, pairing_id: str) -> set[str]:
 
 
 async def pairing_members(conn: asyncpg.Connection, pairing_id: str) -> set[str]:
-    """The assisting and assisted agencies and the agencies the pairing incubated."""
+    """The assisting and assisted agencies and the agencies the pairing incubated (only a
+    pairing that exists incubates: retracting it leaves none)."""
     rows = await conn.fetch(
         "SELECT assisting_agency_id AS a FROM current_pairings WHERE pairing_id = $1"
         " UNION SELECT assisted_agency_id FROM current_pairings WHERE pairing_id = $1"
-        " UNION SELECT agency_id FROM current_agencies WHERE incubated_by = $1",
+        " UNION SELECT agency_id FROM current_agencies WHERE incubated_by = $1"
+        " AND EXISTS (SELECT 1 FROM current_pairings WHERE pairing_id = $1)",
         pairing_id,
     )
     return {r["a"] for r in rows}
@@ -123,11 +125,16 @@ _AGENCIES = f"""
 SELECT count(*) FILTER (WHERE role = 'assisting') AS assisting,
        count(*) FILTER (WHERE role = 'assisted') AS assisted,
        count(*) FILTER (WHERE incubated_by IS NOT NULL
-                          AND ($4::text IS NULL OR incubated_by = $4)) AS incubated
-FROM current_agencies
+                          AND ($4::text IS NULL OR incubated_by = $4)
+                          AND EXISTS (SELECT 1 FROM current_pairings p
+                                      WHERE p.pairing_id = a.incubated_by
+                                        AND p.starts_on <= $3)) AS incubated
+FROM current_agencies a
 WHERE {_agency_filter()} AND registered_on <= $3
 """
 
+# Active at some time in the period; an open period ("so far") is given its last day as
+# its start by `summary`, so a pairing that ended long ago is not active "so far".
 _PAIRINGS = f"""
 SELECT count(*) AS active FROM current_pairings
 WHERE ({_agency_filter("assisting_agency_id")} OR {_agency_filter("assisted_agency_id")})
@@ -287,7 +294,11 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
             "assisted": ag["assisted"],
             "incubated": ag["incubated"],
         },
-        "pairings_active": (await fetch(_PAIRINGS))[0]["active"],
+        "pairings_active": (
+            await conn.fetch(
+                _PARAMS + _PAIRINGS, *(args if scope.start else (agencies, end, *args[2:]))
+            )
+        )[0]["active"],
         "workers_total": total,
         "workers_licensed": licensed,
         "licensed_rate": round(licensed / total, 4) if total else None,

@@ -3,7 +3,7 @@ scheduling's dispatch pace, reporting's pairing report and the summary's target.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from services.reporting.pairing_report import year_line
 from services.reporting.summary import staff_days_target
@@ -60,7 +60,33 @@ def test_pace_pairing_report_and_summary_agree_on_a_cut_last_year() -> None:
 
 
 def test_a_period_inside_a_year_takes_its_share() -> None:
-    # A 30-day month of a 366-day year (it holds 29 February 2020): 40 * 30 / 366.
+    # A 30-day month of a year that holds 29 February 2020: 29 February accrues nothing,
+    # so the month's share is 40 * 30 / 365 as in any other year.
     share = target_between(START, None, 40, date(2019, 6, 1), date(2019, 6, 30))
-    assert round(share, 3) == round(40 * 30 / 366, 3)
+    assert round(share, 3) == round(40 * 30 / 365, 3)
     assert target_between(START, None, 40, date(2018, 1, 1), date(2019, 4, 30)) == 0.0
+
+
+def test_every_year_gets_the_yearly_target_leap_day_or_not() -> None:
+    """A calendar year across two programme years, one holding 29 February, used to get
+    40.1 (and the year before it 39.9); any span from a day to the day before its
+    anniversary now gets exactly the yearly target, and a year's months add up to it."""
+    for year in range(2020, 2026):
+        calendar = staff_days_target([(START, None, 40)], date(year, 1, 1), date(year, 12, 31))
+        assert calendar == 40.0, year
+    assert staff_days_target([(START, None, 40)], date(2019, 11, 17), date(2020, 11, 16)) == 40.0
+    months = [
+        target_between(
+            START,
+            None,
+            40,
+            date(2020, m, 1),
+            date(2020 + m // 12, m % 12 + 1, 1) - timedelta(days=1),
+        )
+        for m in range(1, 13)
+    ]
+    assert round(sum(months), 6) == 40.0
+    # a 29 February start: each of its programme years gets 40 too
+    leap = date(2020, 2, 29)
+    for first, last in spans(programme_years(leap, None, date(2025, 3, 1))):
+        assert staff_days_target([(leap, None, 40)], first, last) == 40.0

@@ -181,9 +181,9 @@ def members(history: History, pairing_id: str) -> set[str]:
     pairing = history.pairings.get(pairing_id)
     if pairing is not None:
         out |= {pairing.assisting_agency_id, pairing.assisted_agency_id}
-    for agency_id, agency in history.agencies.items():
-        if agency.incubated_by_pairing_id == pairing_id:
-            out.add(agency_id)
+        for agency_id, agency in history.agencies.items():  # only a pairing that exists
+            if agency.incubated_by_pairing_id == pairing_id:
+                out.add(agency_id)
     return out
 
 
@@ -264,21 +264,24 @@ def kpis(history: History, scope: Scope, today: date) -> dict[str, Any]:
     current = {
         a: p for a, p in history.agencies.items() if _in(a, agencies) and p.registered_on <= end
     }
-    incubated = [
+    started = {pid for pid, p in history.pairings.items() if p.starts_on <= end}
+    incubated = [  # by a pairing that exists and has started by the end
         p
         for p in current.values()
-        if p.incubated_by_pairing_id is not None
+        if p.incubated_by_pairing_id in started
         and (pairing is None or p.incubated_by_pairing_id == pairing)
     ]
-    # pairings
-    active = [
+    # pairings: active on some day of the period; an open period ("so far") on its last
+    since = scope.start or end
+    in_scope = [
         p
         for pid, p in history.pairings.items()
         if (_in(p.assisting_agency_id, agencies) or _in(p.assisted_agency_id, agencies))
         and (pairing is None or pid == pairing)
         and p.starts_on <= end
-        and (p.ends_on is None or p.ends_on >= start)
     ]
+    active = [p for p in in_scope if p.ends_on is None or p.ends_on >= since]
+    targeted = [p for p in in_scope if p.ends_on is None or p.ends_on >= start]
     # workers: licensed by registration or by a certification obtained by the period's end
     certified = {
         (e.agency_id, _p(e).worker_id)
@@ -395,7 +398,7 @@ def kpis(history: History, scope: Scope, today: date) -> dict[str, Any]:
         "staff_days_target": round(
             sum(
                 pairing_target(p.starts_on, p.ends_on, p.targets.staff_days_per_year, start, end)
-                for p in active
+                for p in targeted
             ),
             1,
         ),
@@ -435,26 +438,37 @@ def _same_day_years_later(day: date, years: int) -> date:
     return date(day.year + years, day.month, day.day)
 
 
+def _accruing(first: date, last: date) -> int:
+    """Days of [first, last] other than 29 February, counted one by one."""
+    count, day = 0, first
+    while day <= last:
+        if (day.month, day.day) != (2, 29):
+            count += 1
+        day += timedelta(days=1)
+    return count
+
+
 def pairing_target(
     starts_on: date, ends_on: date | None, per_year: int, start: date, end: date
 ) -> float:
     """A pairing's staff-days target over [start, end]. Programme year n runs from the
     start plus n-1 years to the day before the next, cut at ends_on; a cut year's target is
-    the yearly one prorated by its days over the full year's, rounded to whole staff-days;
-    the period gets each year's target in the share of that year's days it covers."""
+    the yearly one prorated by its days over the full year's, rounded to whole staff-days
+    (days other than 29 February: every year from a day to the day before its anniversary
+    has 365 of them); the period gets each year's target in the share of that year's days
+    (other than 29 February) it covers."""
     total = 0.0
     n = 0
     while True:
         first = _same_day_years_later(starts_on, n)
         if first > end or (ends_on is not None and first > ends_on):
             return total
-        following = _same_day_years_later(starts_on, n + 1)
-        last = following - timedelta(days=1)
+        last = _same_day_years_later(starts_on, n + 1) - timedelta(days=1)
         if ends_on is not None and ends_on < last:
             last = ends_on
-        year_days = (last - first).days + 1
-        target = round(per_year * year_days / (following - first).days)
-        covered = (min(last, end) - max(first, start)).days + 1
-        if covered > 0:
-            total += target * covered / year_days
+        full = _accruing(first, _same_day_years_later(first, 1) - timedelta(days=1))
+        target = round(per_year * min(_accruing(first, last), full) / full)
+        covered = _accruing(max(first, start), min(last, end))
+        if covered:
+            total += target * covered / _accruing(first, last)
         n += 1
