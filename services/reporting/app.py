@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.reporting import dashboard, projections
+from services.reporting.approvals.http import router as approvals_router
 from services.reporting.examples import JILIN_TO_2020
 from services.reporting.facts import CONSUMED_TYPES
 from services.reporting.handlers import CONSUMER
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         blueprint = replace(BLUEPRINT, consumer=None, start=start_shard)
     app = build_app(blueprint, settings)
     app.include_router(router)
+    app.include_router(approvals_router)
     dashboard.mount(app)
     add_examples(app, EXAMPLES)
     return app

@@ -196,7 +196,7 @@ FACTS: dict[str, Fact] = {
     "visit-overdue": Fact("slot_facts", _SLOT_COLUMNS, _overdue),
 }
 FACT_TABLES = tuple(sorted({fact.table for fact in FACTS.values()}))
-CONSUMED_TYPES = (*FACTS, "event-retracted")
+CONSUMED_TYPES = (*FACTS, "event-retracted", "period-approved")  # approvals: approvals/store.py
 # keyed fact table -> its business key's columns (shared/identity.py)
 KEYED: dict[str, tuple[str, str]] = {f.table: f.key for f in FACTS.values() if f.key}
 _PREFIX = ("agency_id", "event_id", "retracted", "occurred_at", "recorded_at")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from services.reporting import export, workbook
+from services.reporting.approvals.usecases import Approvals
 from services.reporting.explain.answer import Filters, explanation
 from services.reporting.schemas import Explanation, PairingReport, Summary, Unassigned
 from services.reporting.summary import Scope
@@ -85,7 +86,10 @@ class SummaryQuery:
     responses=error_responses(403),
 )
 async def get_summary(request: Request, query: Annotated[SummaryQuery, Depends()]) -> Response:
-    _, body = await query.answer(request)
+    scope, body = await query.answer(request)
+    # A period approved for exactly this scope says so, with the events since (SPEC 3.9).
+    if mark := await Approvals(request.app.state.reports).mark(scope):
+        body["approval"] = mark
     return json_response(body)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from services.reporting import rollups
+from services.reporting.approvals import store as approvals
 from services.reporting.facts import FACT_TABLES, KEYED, fact_rows, table_columns
 from services.reporting.metrics import UNASSIGNED_AGENCIES
 from shared import regions
@@ -25,6 +26,7 @@ PROJECTION_TABLES = (
     "retractions",
     "watermark",
     "processed_events",
+    "approvals",
 )
 Keys = dict[str, set[tuple[str, str]]]  # keyed fact table -> business keys to settle
 
@@ -53,6 +55,7 @@ async def apply(conn: asyncpg.Connection, events: list[Canonical]) -> None:
         await _settle(conn, table, found)
     await _place_agencies(conn, events, retracted, retractions)
     await _sightings(conn, events)
+    await approvals.record(conn, events)
     newest = max(e.recorded_at for e in events)
     await conn.execute(
         "INSERT INTO watermark (id, recorded_at, events) VALUES (true, $1, $2)"

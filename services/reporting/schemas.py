@@ -87,6 +87,17 @@ class BreakdownLine(Answer):
     summary: Kpis
 
 
+class ApprovalMark(Answer):
+    """The approval in force for exactly this scope and period (SPEC 3.9)."""
+
+    approval_id: str
+    approved_at: datetime
+    changed_since: int = Field(
+        description="events of the scope and period recorded since the approval: when not "
+        "0, the figures changed since approval (GET /v1/approvals/{id} says how)"
+    )
+
+
 class Summary(Kpis):
     """The KPIs for the scope, and its breakdown when ?breakdown= asks for one."""
 
@@ -96,6 +107,9 @@ class Summary(Kpis):
     )
     suppression: str | None = Field(
         default=None, description="Present with ?suppress=true: how small counts were hidden."
+    )
+    approval: ApprovalMark | None = Field(
+        default=None, description="Present when this scope and period were approved."
     )
 
 

@@ -16,8 +16,8 @@ def test_scheduling_subscribes_to_exactly_what_it_handles() -> None:
     assert SCHEDULING.config().filter_subjects == [events_of_type(t) for t in HANDLERS]
 
 
-def test_reporting_subscribes_to_its_facts_and_retractions() -> None:
-    assert set(REPORTING.event_types) == {*FACTS, "event-retracted"}
+def test_reporting_subscribes_to_its_facts_retractions_and_approvals() -> None:
+    assert set(REPORTING.event_types) == {*FACTS, "event-retracted", "period-approved"}
 
 
 def test_every_registered_type_is_a_contract_type() -> None:
