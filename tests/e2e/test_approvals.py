@@ -19,6 +19,7 @@ from nats.aio.client import Client
 
 from deploy.stack import Stack
 from services.reporting.approvals.schemas import ApprovalDetail, Approvals, Published
+from services.reporting.dashboard.session import SESSION_COOKIE
 from services.reporting.schemas import Summary
 from shared.settings import with_database
 from tests.contracts.test_answers import conforms
@@ -138,6 +139,15 @@ async def test_late_visits_show_against_an_approved_quarter_and_survive_a_rebuil
     assert summary["approval"]["approval_id"] == approval_id
     assert summary["approval"]["changed_since"] == 7
     assert "approval" not in report(demo_stack, jilin, region="2224").json()
+    page = httpx.get(
+        f"{demo_stack.services['reporting'].url}/dashboard",
+        params={"region": "2224", "period": "q2", "year": "2020"},
+        cookies={SESSION_COOKIE: jilin},
+        timeout=30,
+    )
+    assert page.status_code == 200
+    assert f'data-approval="{approval_id}" data-changed-since="7"' in page.text
+    assert "审定后有变化" in page.text
 
     stored = await _stored_figures(demo_stack, pg_url, approval_id)
     subprocess.run(

@@ -16,6 +16,7 @@ from services.reporting.approvals import domain, late, store
 from services.reporting.summary import Scope, pairing_sides, summary
 from services.reporting.usecases import PUBLISH_WITHIN_S, REPORTING_AGENCY, Reports
 from shared import publishing
+from shared.clock import CHINA
 from shared.errors import Forbidden, NotFound, Unavailable
 from shared.events import ApprovalScope, PeriodApproved, service_event
 from shared.subjects import EVENTS_STREAM, event, msg_id
@@ -179,7 +180,7 @@ class Approvals:
             changed = await late.late_count(conn, found)
         return {
             "approval_id": found["approval_id"],
-            "approved_at": found["approved_at"].isoformat(),
+            "approved_at": found["approved_at"].astimezone(CHINA).isoformat(),
             "changed_since": changed,
         }
 
@@ -193,7 +194,7 @@ def _view(row: dict[str, Any]) -> dict[str, Any]:
         "from": row["from_on"].isoformat(),
         "to": row["to_on"].isoformat(),
         "approver": row["approver"],
-        "approved_at": row["approved_at"].isoformat(),
+        "approved_at": row["approved_at"].astimezone(CHINA).isoformat(),
         "fingerprint": row["fingerprint"],
         "stream_seq": row["stream_seq"],
         "watermark": row["watermark"].isoformat() if row["watermark"] else None,

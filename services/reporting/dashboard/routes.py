@@ -21,6 +21,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from services.reporting.approvals.usecases import Approvals
 from services.reporting.dashboard import queries, session, views
 from services.reporting.dashboard.regions import lineage, region_name
 from services.reporting.periods import buckets
@@ -327,9 +328,10 @@ async def _overview(request: Request) -> Response:
             async with limit:
                 return await reports.summary(part)
 
-        body, pairings, *parts = await asyncio.gather(
+        body, pairings, approval, *parts = await asyncio.gather(
             summary_of(scope),
             queries.pairings_of(reports.pool, scope),
+            Approvals(reports).mark(scope),  # "changed since approval" (SPEC 3.9)
             *(summary_of(replace(scope, region=c)) for c in codes),
         )
         children: list[dict[str, Any]] = []
@@ -361,6 +363,7 @@ async def _overview(request: Request) -> Response:
         period=period,
         period_kinds=views.PERIOD_KINDS,
         kpis=body,
+        approval=approval,
         cards=views.cards(body),
         crumbs=_crumbs(principal, period, here, scope.agency),
         drill=drill,
