@@ -150,10 +150,10 @@ async def _retract(conn: asyncpg.Connection, retractions: list[Canonical], touch
     agencies = [e.agency_id for e in retractions]
     targets = [e.payload.target_event_id for e in retractions]  # type: ignore[attr-defined]
     await conn.executemany(
-        "INSERT INTO retractions (agency_id, target_event_id, event_id, reason)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        "INSERT INTO retractions (agency_id, target_event_id, event_id, reason, recorded_at)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         [
-            (e.agency_id, e.payload.target_event_id, e.event_id, e.payload.reason)  # type: ignore[attr-defined]
+            (e.agency_id, e.payload.target_event_id, e.event_id, e.payload.reason, e.recorded_at)  # type: ignore[attr-defined]
             for e in retractions
         ],
     )

@@ -1,124 +1,98 @@
-"""The KPI summary (SPEC 3.5) for a scope: plain SQL over the fact tables.
+"""The KPI summary (SPEC 3.5) for a scope: plain SQL over the relations of basis.py.
 
-Stock figures (agencies, workers, clients) count what was registered by the end of the
-period; flow figures (visits, activities, trainings, staff-days, milestones, slots) count
-what happened inside it. Rates are ratios of sums at the requested level.
+Stock figures (agencies, workers, clients) count what stood on the period's end, with
+their attributes as they stood then; flow figures (visits, activities, trainings,
+staff-days, milestones, slots) count what happened inside the period, placed by their
+agency's region and their client's project on the fact's day (SPEC 3.6 "Time",
+placement.py). Rates are ratios of sums at the requested level. docs/kpis.md says what
+each figure counts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 import asyncpg
 
 from services.reporting import kpis
-from shared.clock import SystemClock, today_in_china
+from services.reporting.basis import relations
+from services.reporting.placement import (
+    FAR_PAST,
+    Placed,
+    Scope,
+    pairing_members,
+    pairing_projects,
+    pairing_sides,
+    place,
+    scoped_agencies,
+)
 from shared.events import SERVICES
 from shared.programme import target_between
 
-FAR_PAST = date(1900, 1, 1)
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What a report covers. `agencies` is resolved from region/agency/pairing (None = all)."""
-
-    region: str | None = None
-    agency: str | None = None
-    pairing: str | None = None
-    project: str | None = None
-    start: date | None = None
-    end: date | None = None
-    today: date | None = None  # an open end runs to this day (reporting's clock)
-
-    def bounds(self) -> tuple[date, date]:
-        return self.start or FAR_PAST, self.end or self.today or today_in_china(SystemClock())
-
-
-async def scoped_agencies(conn: asyncpg.Connection, scope: Scope) -> list[str] | None:
-    """The agencies a scope covers, or None when it covers every agency."""
-    chosen: set[str] | None = None
-    if scope.region:
-        rows = await conn.fetch(
-            "SELECT agency_id FROM current_agencies WHERE region_code LIKE $1", scope.region + "%"
-        )
-        chosen = {r["agency_id"] for r in rows}
-    if scope.agency:
-        chosen = {scope.agency} if chosen is None else chosen & {scope.agency}
-    if scope.pairing:
-        members = await pairing_members(conn, scope.pairing)
-        chosen = members if chosen is None else chosen & members
-    if scope.project:
-        owner = await conn.fetchval(
-            "SELECT agency_id FROM current_projects WHERE project_id = $1", scope.project
-        )
-        found = {owner} if owner else set()
-        chosen = found if chosen is None else chosen & found
-    return None if chosen is None else sorted(chosen)
-
-
-async def pairing_projects(conn: asyncpg.Connection, pairing_id: str) -> list[str]:
-    """The projects started under the pairing by one of its members."""
-    members = sorted(await pairing_members(conn, pairing_id))
-    rows = await conn.fetch(
-        "SELECT project_id FROM current_projects WHERE pairing_id = $1"
-        " AND agency_id = ANY($2::text[])",
-        pairing_id,
-        members,
-    )
-    return [r["project_id"] for r in rows]
-
-
-async def pairing_sides(conn: asyncpg.Connection, pairing_id: str) -> set[str]:
-    """The assisting and the assisted agency: the agencies that read the pairing's scope."""
-    row = await conn.fetchrow(
-        "SELECT assisting_agency_id, assisted_agency_id FROM current_pairings"
-        " WHERE pairing_id = $1",
-        pairing_id,
-    )
-    return set(row.values()) if row else set()
-
-
-async def pairing_members(conn: asyncpg.Connection, pairing_id: str) -> set[str]:
-    """The assisting and assisted agencies and the agencies the pairing incubated (only a
-    pairing that exists incubates: retracting it leaves none)."""
-    rows = await conn.fetch(
-        "SELECT assisting_agency_id AS a FROM current_pairings WHERE pairing_id = $1"
-        " UNION SELECT assisted_agency_id FROM current_pairings WHERE pairing_id = $1"
-        " UNION SELECT agency_id FROM current_agencies WHERE incubated_by = $1"
-        " AND EXISTS (SELECT 1 FROM current_pairings WHERE pairing_id = $1)",
-        pairing_id,
-    )
-    return {r["a"] for r in rows}
-
+__all__ = [
+    "FAR_PAST",
+    "Scope",
+    "pairing_members",
+    "pairing_projects",
+    "pairing_sides",
+    "scoped_agencies",
+    "staff_days_target",
+    "summary",
+    "with_region",
+]
 
 # A pairing's dispatches, trainings and milestones count only when one of its two sides
 # reported them (intake refuses others once it knows the pairing; this covers the rest).
 _FROM_SIDES = (
-    "agency_id IN (SELECT assisting_agency_id FROM current_pairings WHERE pairing_id = $4"
-    " UNION SELECT assisted_agency_id FROM current_pairings WHERE pairing_id = $4)"
+    "agency_id IN (SELECT assisting_agency_id FROM {current_pairings} p WHERE pairing_id = $4"
+    " UNION SELECT assisted_agency_id FROM {current_pairings} p WHERE pairing_id = $4)"
 )
 
-# Every query below takes: $1 agencies (text[] or NULL for all), $2 start, $3 end,
-# $4 pairing (or NULL), $5 project (or NULL), $6 the pairing's projects (or NULL).
-# PostgreSQL must know each parameter's type even where a query does not use it, hence
-# this prefix.
+# Every query below takes: $1 the agencies in scope on the period's end (text[] or NULL for
+# all), $2 start, $3 end, $4 pairing (or NULL), $5 project (or NULL), $6 the pairing's
+# projects (or NULL), $7 the agencies in scope on every day of the period (or NULL), $8-$10
+# the spans (agency, first day, last day) of those in scope on some days only
+# (placement.py). PostgreSQL must know each parameter's type even where a query does not
+# use it, hence this prefix. {name} is a relation of basis.py.
 #
 # A pairing's scope (SPEC 3.6) is its dispatches, trainings and milestones, the agencies it
 # incubated (and their workers), the projects started under it and those projects'
 # clients, visits (whoever made them) and activities; never its sides' other work.
 _PARAMS = (
     "WITH params AS (SELECT $1::text[] AS agencies, $2::date AS start_on, $3::date AS end_on,"
-    " $4::text AS pairing, $5::text AS project, $6::text[] AS projects) "
+    " $4::text AS pairing, $5::text AS project, $6::text[] AS projects, $7::text[] AS whole,"
+    " $8::text[] AS span_agencies, $9::date[] AS span_from, $10::date[] AS span_to) "
 )
 _OF_PROJECTS = "($6::text[] IS NULL OR {col} = ANY($6::text[]))"
 _IN_SCOPE = "($1::text[] IS NULL OR {col} = ANY($1::text[]))"
 
 
 def _agency_filter(col: str = "agency_id") -> str:
+    """In scope on the period's end (stock figures)."""
     return _IN_SCOPE.format(col=col)
+
+
+def _on_the_day(agency: str, day: str) -> str:
+    """In scope on `day` (flow facts): all the period, or on a span holding the day."""
+    return (
+        f"(($7::text[] IS NULL OR {agency} = ANY($7::text[]))"
+        f" OR {agency} = ANY($8::text[]) AND EXISTS (SELECT 1 FROM"
+        f" unnest($8::text[], $9::date[], $10::date[]) AS span(a, f, t)"
+        f" WHERE span.a = {agency} AND {day} BETWEEN span.f AND span.t))"
+    )
+
+
+def _client_of_projects(client_agency: str, client: str, day: str) -> str:
+    """The client was in the scope's project (or the pairing's projects) on `day`."""
+    return (
+        "($5::text IS NULL AND $6::text[] IS NULL OR EXISTS (SELECT 1 FROM {client_periods} c"
+        f" WHERE c.agency_id = {client_agency} AND c.client_id = {client}"
+        f" AND {day} BETWEEN c.valid_from AND c.valid_to"
+        " AND ($5::text IS NULL OR c.project_id = $5)"
+        f" AND {_OF_PROJECTS.format(col='c.project_id')}))"
+    )
 
 
 _AGENCIES = f"""
@@ -126,53 +100,43 @@ SELECT count(*) FILTER (WHERE role = 'assisting') AS assisting,
        count(*) FILTER (WHERE role = 'assisted') AS assisted,
        count(*) FILTER (WHERE incubated_by IS NOT NULL
                           AND ($4::text IS NULL OR incubated_by = $4)
-                          AND EXISTS (SELECT 1 FROM current_pairings p
-                                      WHERE p.pairing_id = a.incubated_by
+                          AND EXISTS (SELECT 1 FROM {{current_pairings}} p
+                                      WHERE p.pairing_id = g.incubated_by
                                         AND p.starts_on <= $3)) AS incubated
-FROM current_agencies a
-WHERE {_agency_filter()} AND registered_on <= $3
+FROM {{agency_periods}} g
+WHERE {_agency_filter()} AND $3 BETWEEN valid_from AND valid_to AND registered_on <= $3
 """
 
 # Active at some time in the period; an open period ("so far") is given its last day as
 # its start by `summary`, so a pairing that ended long ago is not active "so far".
 _PAIRINGS = f"""
-SELECT count(*) AS active FROM current_pairings
+SELECT count(*) AS active FROM {{current_pairings}} p
 WHERE ({_agency_filter("assisting_agency_id")} OR {_agency_filter("assisted_agency_id")})
   AND ($4::text IS NULL OR pairing_id = $4) AND starts_on <= $3
   AND (ends_on IS NULL OR ends_on >= $2)
 """
 
 _WORKERS = f"""
-SELECT count(*) AS total,
-       count(*) FILTER (WHERE licence <> 'none' OR EXISTS (
-           SELECT 1 FROM certification_facts c
-           WHERE c.agency_id = w.agency_id AND c.worker_id = w.worker_id AND NOT c.retracted AND c.licence <> 'none'
-             AND c.obtained_on <= $3)) AS licensed
-FROM current_workers w
-WHERE {_agency_filter()} AND registered_on <= $3
-  AND ($4::text IS NULL OR agency_id IN (SELECT agency_id FROM current_agencies
-                                         WHERE incubated_by = $4))
+SELECT count(*) AS total, count(*) FILTER (WHERE licensed) AS licensed
+FROM {{worker_licences}} w
+WHERE {_agency_filter("worker_agency")} AND first_on <= $3
+  AND ($4::text IS NULL OR worker_agency IN (SELECT agency_id FROM {{current_agencies}} g
+                                             WHERE incubated_by = $4))
 """
 
 _CLIENTS = f"""
 SELECT count(*) AS registered, count(*) FILTER (WHERE in_difficulty) AS in_difficulty
-FROM current_clients
-WHERE {_agency_filter()} AND registered_on <= $3 AND ($5::text IS NULL OR project_id = $5)
-  AND {_OF_PROJECTS.format(col="project_id")}
+FROM {{client_periods}} c
+WHERE {_agency_filter()} AND $3 BETWEEN valid_from AND valid_to AND first_on <= $3
+  AND ($5::text IS NULL OR project_id = $5) AND {_OF_PROJECTS.format(col="project_id")}
 """
 
 # A client is (client's agency, client_id): a visit by another agency's worker to a client
 # is that client's, never a second one.
 _VISITS_IN_SCOPE = f"""
-FROM visit_facts v
-WHERE NOT superseded AND {_agency_filter()} AND visited_on BETWEEN $2 AND $3
-  AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM current_clients c
-                                   WHERE c.agency_id = v.client_agency
-                                   AND c.client_id = v.client_id AND c.project_id = $5))
-  AND ($6::text[] IS NULL OR EXISTS (SELECT 1 FROM current_clients c
-                                     WHERE c.agency_id = v.client_agency
-                                     AND c.client_id = v.client_id
-                                     AND c.project_id = ANY($6::text[])))
+FROM {{visits}} v
+WHERE {_on_the_day("v.agency_id", "v.visited_on")} AND visited_on BETWEEN $2 AND $3
+  AND {_client_of_projects("v.client_agency", "v.client_id", "v.visited_on")}
 """
 # Distinct clients by hashing (agency, client) per service first: a count(DISTINCT) over a
 # row value sorts every visit once per group, several times slower at a million visits.
@@ -183,34 +147,36 @@ FROM (SELECT DISTINCT service, client_agency, client_id {_VISITS_IN_SCOPE}) x GR
 """
 _VISIT_CLIENTS_ANY = f"SELECT count(*) AS clients FROM (SELECT DISTINCT client_agency, client_id {_VISITS_IN_SCOPE}) x"
 
-# The same from the rollups, for a scope with no start date and no project ("so far").
+# The same from the rollups, for a live scope with no start date, no project and no agency
+# that changed region ("so far").
+_WHOLE = "($7::text[] IS NULL OR agency_id = ANY($7::text[]))"
 _TOTALS = f"""
 SELECT service, sum(visits) AS visits, sum(minutes) AS minutes, max(last_on) AS last_on
-FROM visit_totals WHERE {_agency_filter()} GROUP BY service
+FROM visit_totals WHERE {_WHOLE} GROUP BY service
 """
 _FIRST_VISITS = f"""
 SELECT service, count(*) AS clients
 FROM (SELECT DISTINCT service, client_agency, client_id FROM client_first_visit
-      WHERE {_agency_filter()} AND first_on <= $3) x GROUP BY service
+      WHERE {_WHOLE} AND first_on <= $3) x GROUP BY service
 """
 _FIRST_VISITS_ANY = f"""
 SELECT count(*) AS clients
 FROM (SELECT DISTINCT client_agency, client_id FROM client_first_visit
-      WHERE {_agency_filter()} AND first_on <= $3) x
+      WHERE {_WHOLE} AND first_on <= $3) x
 """
 
 _ACTIVITIES = f"""
-SELECT kind, count(*) AS held, sum(attendees) AS attendance FROM activity_facts
-WHERE NOT superseded AND {_agency_filter()} AND held_on BETWEEN $2 AND $3 AND ($5::text IS NULL OR project_id = $5)
-  AND {_OF_PROJECTS.format(col="project_id")}
+SELECT kind, count(*) AS held, sum(attendees) AS attendance FROM {{activities}} a
+WHERE {_on_the_day("agency_id", "held_on")} AND held_on BETWEEN $2 AND $3
+  AND ($5::text IS NULL OR project_id = $5) AND {_OF_PROJECTS.format(col="project_id")}
 GROUP BY kind
 """
 
 _TRAININGS = f"""
 SELECT kind, count(*) AS held, sum(attendances) AS attendances, sum(hours) AS hours
-FROM training_facts
-WHERE NOT superseded AND ($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}
-                         OR $4::text IS NULL AND {_agency_filter()})
+FROM {{trainings}} t
+WHERE ($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}
+       OR $4::text IS NULL AND {_on_the_day("agency_id", "held_on")})
   AND held_on BETWEEN $2 AND $3
 GROUP BY kind
 """
@@ -219,16 +185,16 @@ GROUP BY kind
 _STAFF_DAYS = f"""
 SELECT count(*) AS days FROM (
   SELECT DISTINCT pairing_id, worker_id, day
-  FROM dispatch_facts,
+  FROM {{dispatches}} d,
        generate_series(greatest(from_date, $2), least(to_date, $3), interval '1 day') AS day
-  WHERE NOT superseded AND ($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}
-                            OR $4::text IS NULL AND {_agency_filter()})
+  WHERE ($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}
+         OR $4::text IS NULL AND {_on_the_day("agency_id", "day::date")})
     AND from_date <= $3 AND to_date >= $2) x
 """
 
 # The pairings whose staff-days target the period shares (shared/programme.py prorates).
 _PAIRING_TARGETS = f"""
-SELECT starts_on, ends_on, staff_days_per_year FROM current_pairings
+SELECT starts_on, ends_on, staff_days_per_year FROM {{current_pairings}} p
 WHERE ({_agency_filter("assisting_agency_id")} OR {_agency_filter("assisted_agency_id")})
   AND ($4::text IS NULL OR pairing_id = $4) AND starts_on <= $3
   AND (ends_on IS NULL OR ends_on >= $2)
@@ -246,9 +212,9 @@ def staff_days_target(
 
 
 _MILESTONES = f"""
-SELECT pairing_id, milestone, reached_on FROM milestone_facts
-WHERE NOT superseded AND ($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}
-                         OR $4::text IS NULL AND {_agency_filter()})
+SELECT pairing_id, milestone, reached_on FROM {{milestones}} m
+WHERE ($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}
+       OR $4::text IS NULL AND {_on_the_day("agency_id", "reached_on")})
   AND reached_on BETWEEN $2 AND $3
 ORDER BY reached_on, pairing_id, milestone
 """
@@ -256,37 +222,41 @@ ORDER BY reached_on, pairing_id, milestone
 _SLOTS = f"""
 SELECT count(DISTINCT slot_id) FILTER (WHERE kind = 'scheduled') AS scheduled,
        count(DISTINCT slot_id) FILTER (WHERE kind = 'overdue') AS overdue
-FROM slot_facts s
-WHERE NOT retracted AND {_agency_filter("client_agency")} AND slot_on BETWEEN $2 AND $3
-  AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM current_clients c WHERE c.agency_id = s.client_agency
-                                   AND c.client_id = s.client_id AND c.project_id = $5))
-  AND ($6::text[] IS NULL OR EXISTS (SELECT 1 FROM current_clients c
-                                     WHERE c.agency_id = s.client_agency
-                                     AND c.client_id = s.client_id
-                                     AND c.project_id = ANY($6::text[])))
+FROM {{slots}} s
+WHERE {_on_the_day("client_agency", "slot_on")} AND slot_on BETWEEN $2 AND $3
+  AND {_client_of_projects("s.client_agency", "s.client_id", "s.slot_on")}
 """
 
 
 async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
     """Every KPI of the registry (services/reporting/kpis.py, SPEC 3.5) for `scope`."""
     start, end = scope.bounds()
-    agencies = await scoped_agencies(conn, scope)
-    projects = await pairing_projects(conn, scope.pairing) if scope.pairing else None
-    args = (agencies, start, end, scope.pairing, scope.project, projects)
+    placed = await place(conn, scope)
+    basis = scope.basis
+    projects = await pairing_projects(conn, scope.pairing, basis) if scope.pairing else None
+    spans = placed.partial
+    args = (
+        placed.stock, start, end, scope.pairing, scope.project, projects, placed.whole,
+        [s[0] for s in spans], [s[1] for s in spans], [s[2] for s in spans],
+    )  # fmt: skip
+    named = relations(basis)
 
-    async def fetch(query: str) -> list[asyncpg.Record]:
-        rows: list[asyncpg.Record] = await conn.fetch(_PARAMS + query + " ", *args)
+    async def fetch(query: str, given: tuple[Any, ...] = args) -> list[asyncpg.Record]:
+        text = _PARAMS + query.format_map(named) + " "
+        rows: list[asyncpg.Record] = await conn.fetch(text, *given)
         return rows
 
     ag = (await fetch(_AGENCIES))[0]
     workers = (await fetch(_WORKERS))[0]
     clients = (await fetch(_CLIENTS))[0]
-    by_service, served, minutes = await _visits(fetch, scope, end)
-    activities = await _totalled(fetch, scope, end, "activity_facts", _ACTIVITIES)
-    trainings = await _totalled(fetch, scope, end, "training_facts", _TRAININGS)
+    by_service, served, minutes = await _visits(fetch, scope, placed, end)
+    activities = await _totalled(fetch, scope, placed, end, "activity_facts", _ACTIVITIES)
+    trainings = await _totalled(fetch, scope, placed, end, "training_facts", _TRAININGS)
     staff_days = await fetch(_STAFF_DAYS)
     slots = (await fetch(_SLOTS))[0]
-    watermark = await conn.fetchrow("SELECT recorded_at FROM watermark")
+    watermark = await conn.fetchval("SELECT recorded_at FROM watermark")
+    if watermark is not None and scope.as_of is not None:
+        watermark = min(watermark, scope.as_of)  # never ahead of what is applied
     total, licensed = workers["total"], workers["licensed"]
     figures: dict[str, Any] = {
         "agencies": {
@@ -295,9 +265,7 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
             "incubated": ag["incubated"],
         },
         "pairings_active": (
-            await conn.fetch(
-                _PARAMS + _PAIRINGS, *(args if scope.start else (agencies, end, *args[2:]))
-            )
+            await fetch(_PAIRINGS, args if scope.start else (args[0], end, *args[2:]))
         )[0]["active"],
         "workers_total": total,
         "workers_licensed": licensed,
@@ -333,7 +301,7 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
         ],
         "visits_scheduled": slots["scheduled"],
         "visits_overdue": slots["overdue"],
-        "as_of": watermark["recorded_at"].isoformat() if watermark else None,
+        "as_of": watermark.isoformat() if watermark else None,
     }
     for kpi in kpis.PLAIN:
         assert kpi.sql is not None
@@ -352,14 +320,23 @@ _FACT_TOTALS = {
 }
 
 
-async def _totalled(fetch: Any, scope: Scope, end: date, fact: str, facts_query: str) -> list[Any]:
+def _rollups_answer(scope: Scope, placed: Placed) -> bool:
+    """The rollups (all-time totals per agency) answer live "so far" scopes whose agencies
+    were in scope on every day; an agency that moved in or out of the region needs the
+    facts, day by day."""
+    return scope.as_of is None and scope.start is None and not placed.partial
+
+
+async def _totalled(
+    fetch: Any, scope: Scope, placed: Placed, end: date, fact: str, facts_query: str
+) -> list[Any]:
     """Rows of `facts_query`, from the totals when they answer the scope exactly."""
     by_pairing = fact != "activity_facts" and scope.pairing is not None
     by_project = fact == "activity_facts" and (scope.project or scope.pairing) is not None
-    if scope.start is None and not by_pairing and not by_project:
+    if _rollups_answer(scope, placed) and not by_pairing and not by_project:
         rows = await fetch(
             f"{_FACT_TOTALS[fact]} max(last_on) AS last_on FROM fact_totals"
-            f" WHERE fact = '{fact}' AND {_agency_filter()} GROUP BY key"
+            f" WHERE fact = '{fact}' AND {_WHOLE} GROUP BY key"
         )
         if all(r["last_on"] is None or r["last_on"] <= end for r in rows):
             return [r for r in rows if r["held"]]  # kinds whose every fact was retracted drop out
@@ -367,11 +344,11 @@ async def _totalled(fetch: Any, scope: Scope, end: date, fact: str, facts_query:
 
 
 async def _visits(
-    fetch: Any, scope: Scope, end: date
+    fetch: Any, scope: Scope, placed: Placed, end: date
 ) -> tuple[dict[str, dict[str, int]], int, int]:
     """Visits and clients served per service, clients served, visit minutes."""
     by_service: dict[str, dict[str, int]] = {}
-    if scope.start is None and scope.project is None and scope.pairing is None:
+    if _rollups_answer(scope, placed) and scope.project is None and scope.pairing is None:
         totals = await fetch(_TOTALS)
         if all(r["last_on"] <= end for r in totals):  # no visit after the end: totals hold
             for r in totals:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from services.reporting.reconcile.plain import History, Scope
 
@@ -27,10 +27,16 @@ def scopes(
     def inside(agency: str) -> bool:
         return region is None or place.get(agency, "").startswith(region)
 
+    # every region an agency was ever in: history stays where it happened (SPEC 3.6)
+    codes = {
+        cast(Any, e.payload).region_code
+        for found in history.agency_registrations.values()
+        for e in found
+    }
     regions = sorted(
         {
             code[:n]
-            for code in place.values()
+            for code in codes
             for n in REGION_LEVELS
             if n <= len(code) and (region is None or code[:n].startswith(region))
         }

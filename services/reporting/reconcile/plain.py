@@ -4,15 +4,15 @@ A second implementation on purpose: no SQL, no rollups, no code shared with repo
 projections or queries; lists and loops over the whole history for every figure. Simple
 rather than fast. It reads the contract (shared/events.py) and nothing else.
 
-The rules (what a figure counts, what a retraction does) are written once in
-docs/kpis.md. The SPEC 3.6 rules of business identity are switches in `Rules` (all on in
+The rules (what a figure counts, what a retraction does, which attributes are taken as of
+which day) are written once in docs/kpis.md. The SPEC 3.6 rules of business identity are switches in `Rules` (all on in
 `SPEC`, which reporting implements: `IMPLEMENTED` is the same), so a test can show what
 each one changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -76,11 +76,20 @@ def _newest(events: list[Canonical]) -> Canonical:
 class History:
     """The events reporting consumes, each counted once, retracted ones dropped."""
 
-    def __init__(self, events: Iterable[Canonical], rules: Rules = IMPLEMENTED) -> None:
+    def __init__(
+        self,
+        events: Iterable[Canonical],
+        rules: Rules = IMPLEMENTED,
+        as_of: datetime | None = None,
+    ) -> None:
+        """`as_of`: only the events intake had recorded by then (SPEC 3.7)."""
         self.rules = rules
+        self.as_of = as_of
         seen: set[tuple[str, str]] = set()
         unique: list[Canonical] = []
         for e in events:  # the first of an (agency, event id) counts, as delivered
+            if as_of is not None and e.recorded_at > as_of:
+                continue
             if (e.agency_id, e.event_id) not in seen:
                 seen.add((e.agency_id, e.event_id))
                 unique.append(e)
@@ -103,6 +112,65 @@ class History:
         return self._by_type.get(event_type, [])
 
     # --- entities: the newest live registration; registered from the first one -----------
+    # On a day D, an entity is its newest live registration that happened (China date) on
+    # D or before; before its first registration's day, as on that day.
+
+    @staticmethod
+    def _on(registrations: list[Canonical], day: date) -> Canonical:
+        first = min(day_in_china(e.occurred_at) for e in registrations)
+        latest = max(day, first)
+        return _newest([e for e in registrations if day_in_china(e.occurred_at) <= latest])
+
+    @cached_property
+    def agency_registrations(self) -> dict[str, list[Canonical]]:
+        return self._entities("agency-registered", lambda e: _p(e).agency_id)
+
+    def agency_on(self, agency_id: str, day: date) -> Any:
+        """The agency's registration payload in force on `day`, or None (never registered)."""
+        found = self.agency_registrations.get(agency_id)
+        return _p(self._on(found, day)) if found else None
+
+    @cached_property
+    def client_registrations(self) -> dict[tuple[str, str], list[Canonical]]:
+        return self._entities("client-registered", lambda e: (e.agency_id, _p(e).client_id))
+
+    def client_on(self, client: tuple[str, str], day: date) -> Any:
+        """The client's registration payload in force on `day`, or None."""
+        found = self.client_registrations.get(client)
+        return _p(self._on(found, day)) if found else None
+
+    def first_day(self, registrations: list[Canonical]) -> date:
+        return min(day_in_china(e.occurred_at) for e in registrations)
+
+    @cached_property
+    def worker_registrations(self) -> dict[tuple[str, str], list[Canonical]]:
+        return self._entities("worker-registered", lambda e: (_p(e).agency_id, _p(e).worker_id))
+
+    def licence_on(self, worker: tuple[str, str], day: date) -> str:
+        """The worker's licence on `day`: its statements up to that day, one after the
+        other: a registration (from the day it happened) and a certification (from
+        obtained_on) say which licence it holds, `none` included; a revocation (from
+        revoked_on) takes away the licence it names if that is the one held."""
+        steps: list[tuple[date, Canonical]] = [
+            (day_in_china(e.occurred_at), e) for e in self.worker_registrations.get(worker, [])
+        ]
+        for e in self.of("certification-obtained"):
+            if (e.agency_id, _p(e).worker_id) == worker:
+                steps.append((_p(e).obtained_on, e))
+        for e in self.of("certification-revoked"):
+            if (e.agency_id, _p(e).worker_id) == worker:
+                steps.append((_p(e).revoked_on, e))
+        steps.sort(key=lambda s: (s[0], s[1].occurred_at, s[1].recorded_at, s[1].agency_id,
+                                  s[1].event_id))  # fmt: skip
+        held = "none"
+        for on, e in steps:
+            if on > day:
+                break
+            if e.type == "certification-revoked":
+                held = "none" if held == _p(e).licence else held
+            else:
+                held = _p(e).licence
+        return str(held)
 
     def _entities(self, event_type: str, key: Any) -> dict[Any, list[Canonical]]:
         groups: dict[Any, list[Canonical]] = {}
@@ -130,27 +198,6 @@ class History:
             k: _p(_newest(v))
             for k, v in self._entities("project-started", lambda e: _p(e).project_id).items()
         }
-
-    @cached_property
-    def workers(self) -> list[tuple[str, str, str, date]]:
-        """(agency, worker, licence, registered on) of each worker."""
-        out = []
-        groups = self._entities("worker-registered", lambda e: (_p(e).agency_id, _p(e).worker_id))
-        for (agency, worker), regs in groups.items():
-            first = min(day_in_china(e.occurred_at) for e in regs)
-            out.append((agency, worker, _p(_newest(regs)).licence, first))
-        return out
-
-    @cached_property
-    def clients(self) -> dict[tuple[str, str], tuple[str | None, bool, date]]:
-        """(agency, client) -> (project, in difficulty, registered on)."""
-        out = {}
-        groups = self._entities("client-registered", lambda e: (e.agency_id, _p(e).client_id))
-        for key, regs in groups.items():
-            newest = _p(_newest(regs))
-            first = min(day_in_china(e.occurred_at) for e in regs)
-            out[key] = (newest.project_id, newest.in_difficulty, first)
-        return out
 
     # --- facts ----------------------------------------------------------------------------
 
@@ -192,15 +239,14 @@ def sides(history: History, pairing_id: str) -> set[str]:
     return set() if pairing is None else {pairing.assisting_agency_id, pairing.assisted_agency_id}
 
 
-def scoped_agencies(history: History, scope: Scope) -> Agencies:
+def named_agencies(history: History, scope: Scope) -> Agencies:
+    """The agencies the scope names apart from its region (None: every agency)."""
     chosen: set[str] | None = None
 
     def narrow(found: set[str]) -> None:
         nonlocal chosen
         chosen = found if chosen is None else chosen & found
 
-    if scope.region:
-        narrow({a for a, p in history.agencies.items() if p.region_code.startswith(scope.region)})
     if scope.agency:
         narrow({scope.agency})
     if scope.pairing:
@@ -215,6 +261,14 @@ def _in(agency: str, agencies: Agencies) -> bool:
     return agencies is None or agency in agencies
 
 
+def in_region_on(history: History, region: str | None, agency: str, day: date) -> bool:
+    """The agency was in `region` on `day` (by its registration in force then)."""
+    if region is None:
+        return True
+    placed = history.agency_on(agency, day)
+    return placed is not None and bool(placed.region_code.startswith(region))
+
+
 # --- the KPIs -----------------------------------------------------------------------------
 
 
@@ -222,12 +276,19 @@ def kpis(history: History, scope: Scope, today: date) -> dict[str, Any]:
     """Every figure of SPEC 3.5 for `scope` (an open end runs to `today`)."""
     start = scope.start or date(1900, 1, 1)
     end = scope.end or today
-    agencies = scoped_agencies(history, scope)
-    pairing, project = scope.pairing, scope.project
-    clients = history.clients
+    named = named_agencies(history, scope)
+    pairing, project, region = scope.pairing, scope.project, scope.region
 
     def in_period(day: date) -> bool:
         return start <= day <= end
+
+    def on_the_day(agency: str, day: date) -> bool:
+        """Flow facts: in scope by the agency's region on the fact's day."""
+        return _in(agency, named) and in_region_on(history, region, agency, day)
+
+    def at_end(agency: str) -> bool:
+        """Stock figures: in scope as the agency stood on the period's end."""
+        return _in(agency, named) and in_region_on(history, region, agency, end)
 
     told_by = sides(history, pairing) if pairing is not None else set()
 
@@ -236,7 +297,10 @@ def kpis(history: History, scope: Scope, today: date) -> dict[str, Any]:
         when the scope names one, else of the scope's agencies."""
         if pairing is not None:
             return bool(_p(e).pairing_id == pairing and e.agency_id in told_by)
-        return _in(e.agency_id, agencies)
+        return True
+
+    def fact_day(e: Canonical, day: date) -> bool:
+        return pairing is not None or on_the_day(e.agency_id, day)
 
     # A pairing's scope (SPEC 3.6): its own facts, the agencies it incubated (and their
     # workers), and the projects started under it by a member, with their clients,
@@ -253,16 +317,22 @@ def kpis(history: History, scope: Scope, today: date) -> dict[str, Any]:
     def of_projects(project_id: str | None) -> bool:
         return projects_of_pairing is None or project_id in projects_of_pairing
 
-    def client_in_project(client: tuple[str, str]) -> bool:
-        if projects_of_pairing is not None and not (
-            client in clients and clients[client][0] in projects_of_pairing
-        ):
+    def client_in_project(client: tuple[str, str], day: date) -> bool:
+        """The client was in the scope's project (the pairing's projects) on `day`."""
+        if project is None and projects_of_pairing is None:
+            return True
+        state = history.client_on(client, day)
+        if state is None:
             return False
-        return project is None or (client in clients and clients[client][0] == project)
+        if projects_of_pairing is not None and state.project_id not in projects_of_pairing:
+            return False
+        return project is None or state.project_id == project
 
-    # agencies
+    # agencies, as they stood on the period's end
     current = {
-        a: p for a, p in history.agencies.items() if _in(a, agencies) and p.registered_on <= end
+        a: p
+        for a in history.agency_registrations
+        if at_end(a) and (p := history.agency_on(a, end)).registered_on <= end
     }
     started = {pid for pid, p in history.pairings.items() if p.starts_on <= end}
     incubated = [  # by a pairing that exists and has started by the end
@@ -276,43 +346,41 @@ def kpis(history: History, scope: Scope, today: date) -> dict[str, Any]:
     in_scope = [
         p
         for pid, p in history.pairings.items()
-        if (_in(p.assisting_agency_id, agencies) or _in(p.assisted_agency_id, agencies))
+        if (at_end(p.assisting_agency_id) or at_end(p.assisted_agency_id))
         and (pairing is None or pid == pairing)
         and p.starts_on <= end
     ]
     active = [p for p in in_scope if p.ends_on is None or p.ends_on >= since]
     targeted = [p for p in in_scope if p.ends_on is None or p.ends_on >= start]
-    # workers: licensed by registration or by a certification obtained by the period's end
-    certified = {
-        (e.agency_id, _p(e).worker_id)
-        for e in history.of("certification-obtained")
-        if _p(e).licence != "none" and _p(e).obtained_on <= end
-    }
+    # workers registered by the period's end, with their licence on that day
     incubated_by_it = {
         a for a, p in history.agencies.items() if pairing and p.incubated_by_pairing_id == pairing
     }
     workers = [
         w
-        for w in history.workers
-        if _in(w[0], agencies) and w[3] <= end and (pairing is None or w[0] in incubated_by_it)
+        for w, regs in history.worker_registrations.items()
+        if at_end(w[0])
+        and history.first_day(regs) <= end
+        and (pairing is None or w[0] in incubated_by_it)
     ]
-    licensed = [w for w in workers if w[2] != "none" or (w[0], w[1]) in certified]
-    # clients
+    licensed = [w for w in workers if history.licence_on(w, end) != "none"]
+    # clients registered by the period's end, as they stood then
     registered = [
-        (k, v)
-        for k, v in clients.items()
-        if _in(k[0], agencies)
-        and v[2] <= end
-        and (project is None or v[0] == project)
-        and of_projects(v[0])
+        (k, state)
+        for k, regs in history.client_registrations.items()
+        if at_end(k[0])
+        and history.first_day(regs) <= end
+        and ((state := history.client_on(k, end)) is not None)
+        and (project is None or state.project_id == project)
+        and of_projects(state.project_id)
     ]
     # visits
     visits = [
         e
         for e in history.visits()
-        if _in(e.agency_id, agencies)
-        and in_period(day_in_china(_p(e).started_at))
-        and client_in_project(history.visit_client(e))
+        if in_period(day := day_in_china(_p(e).started_at))
+        and on_the_day(e.agency_id, day)
+        and client_in_project(history.visit_client(e), day)
     ]
     by_service: dict[str, list[Canonical]] = {}
     for e in visits:
@@ -321,8 +389,8 @@ def kpis(history: History, scope: Scope, today: date) -> dict[str, Any]:
     activities = [
         e
         for e in history.facts("activity-held", lambda e: (e.agency_id, _p(e).activity_id))
-        if _in(e.agency_id, agencies)
-        and in_period(_p(e).held_on)
+        if in_period(_p(e).held_on)
+        and on_the_day(e.agency_id, _p(e).held_on)
         and (project is None or _p(e).project_id == project)
         and of_projects(_p(e).project_id)
     ]
@@ -333,7 +401,7 @@ def kpis(history: History, scope: Scope, today: date) -> dict[str, Any]:
         for e in history.facts(
             "training-completed", lambda e: (_p(e).pairing_id, _p(e).training_id)
         )
-        if of_pairing_scope(e) and in_period(_p(e).held_on)
+        if of_pairing_scope(e) and in_period(_p(e).held_on) and fact_day(e, _p(e).held_on)
     ]
     training_kinds = sorted({_p(e).kind for e in trainings})
     # dispatches
@@ -346,7 +414,7 @@ def kpis(history: History, scope: Scope, today: date) -> dict[str, Any]:
     milestones = [
         e
         for e in history.facts("milestone-reached", lambda e: (_p(e).pairing_id, _p(e).milestone))
-        if of_pairing_scope(e) and in_period(_p(e).reached_on)
+        if of_pairing_scope(e) and in_period(_p(e).reached_on) and fact_day(e, _p(e).reached_on)
     ]
     milestones.sort(key=lambda e: (_p(e).reached_on, _p(e).pairing_id, _p(e).milestone))
     # slots reported by scheduling
@@ -356,13 +424,16 @@ def kpis(history: History, scope: Scope, today: date) -> dict[str, Any]:
             p = _p(e)
             day = day_in_china(p.window_start if kind == "visit-scheduled" else p.window_end)
             if (
-                _in(p.agency_id, agencies)
-                and in_period(day)
-                and client_in_project((p.agency_id, p.client_id))
+                in_period(day)
+                and on_the_day(p.agency_id, day)
+                and client_in_project((p.agency_id, p.client_id), day)
             ):
                 slot_ids.add(p.slot_id)
 
     reflected = [e.recorded_at for e in history.all]
+    newest = max(reflected) if reflected else None
+    if newest is not None and history.as_of is not None:
+        newest = min(newest, history.as_of)
     return {
         "agencies": {
             "assisting": sum(1 for p in current.values() if p.role == "assisting"),
@@ -374,7 +445,7 @@ def kpis(history: History, scope: Scope, today: date) -> dict[str, Any]:
         "workers_licensed": len(licensed),
         "licensed_rate": round(len(licensed) / len(workers), 4) if workers else None,
         "clients_registered": len(registered),
-        "clients_in_difficulty": sum(1 for _, v in registered if v[1]),
+        "clients_in_difficulty": sum(1 for _, v in registered if v.in_difficulty),
         "clients_served": len({history.visit_client(e) for e in visits}),
         "clients_served_by_service": {
             s: len({history.visit_client(e) for e in by_service[s]})
@@ -394,7 +465,7 @@ def kpis(history: History, scope: Scope, today: date) -> dict[str, Any]:
         },
         "training_attendances": sum(len(set(_p(e).attendee_worker_ids)) for e in trainings),
         "training_hours": float(sum((hundredths(_p(e).hours) for e in trainings), Decimal(0))),
-        "staff_days_dispatched": staff_days(dispatches, start, end, history.rules),
+        "staff_days_dispatched": staff_days(dispatches, start, end, history.rules, fact_day),
         "staff_days_target": round(
             sum(
                 pairing_target(p.starts_on, p.ends_on, p.targets.staff_days_per_year, start, end)
@@ -412,18 +483,25 @@ def kpis(history: History, scope: Scope, today: date) -> dict[str, Any]:
         ],
         "visits_scheduled": len(slots["visit-scheduled"]),
         "visits_overdue": len(slots["visit-overdue"]),
-        "as_of": max(reflected) if reflected else None,
+        "as_of": newest,
     }
 
 
-def staff_days(dispatches: list[Canonical], start: date, end: date, rules: Rules) -> int:
-    """Days of dispatch inside [start, end], counted day by day."""
+def staff_days(
+    dispatches: list[Canonical],
+    start: date,
+    end: date,
+    rules: Rules,
+    counts: Callable[[Canonical, date], bool] = lambda e, day: True,
+) -> int:
+    """Days of dispatch inside [start, end] that `counts`, counted day by day."""
     days: list[tuple[str, str, date]] = []
     for e in dispatches:
         p = _p(e)
         day = max(p.from_date, start)
         while day <= min(p.to_date, end):
-            days.append((p.pairing_id, p.worker_id, day))
+            if counts(e, day):
+                days.append((p.pairing_id, p.worker_id, day))
             day += timedelta(days=1)
     return len(set(days)) if rules.distinct_staff_days else len(days)
 
