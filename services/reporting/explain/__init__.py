@@ -19,23 +19,26 @@ from typing import Any
 import asyncpg
 import orjson
 
+from services.reporting.basis import relations
 from services.reporting.explain.bases import BASES, NOT_EVENTS, Basis
 from services.reporting.explain.history import replaced
 from services.reporting.kpis import BY_NAME
-from services.reporting.summary import _PARAMS, Scope, pairing_projects, scoped_agencies
+from services.reporting.placement import place
+from services.reporting.summary import _PARAMS, Scope, pairing_projects
 from shared.errors import Invalid, field_error
 from shared.programme import target_between
 
 MAX_LIMIT = 1000
 EXPLAINABLE = tuple(BASES)
 
-# $7..$9 the cursor (cell, agency_id, event_id), $10 the cell, $11 recorded after, $12 limit.
+# After the summary's $1..$10: $11..$13 the cursor (cell, agency_id, event_id), $14 the
+# cell, $15 recorded after, $16 limit.
 _PAGE = (
     "SELECT * FROM ({rows}) r"
-    " WHERE ($7::text IS NULL OR (r.cell, r.agency_id, r.event_id) > ($7::text, $8::text, $9::text))"
-    " AND ($10::text IS NULL OR r.cell = $10::text)"
-    " AND ($11::timestamptz IS NULL OR r.recorded_at > $11::timestamptz)"
-    " ORDER BY r.cell, r.agency_id, r.event_id LIMIT $12::int"
+    " WHERE ($11::text IS NULL OR (r.cell, r.agency_id, r.event_id) > ($11::text, $12::text, $13::text))"
+    " AND ($14::text IS NULL OR r.cell = $14::text)"
+    " AND ($15::timestamptz IS NULL OR r.recorded_at > $15::timestamptz)"
+    " ORDER BY r.cell, r.agency_id, r.event_id LIMIT $16::int"
 )
 
 
@@ -83,11 +86,16 @@ async def explain(
     chosen = basis(kpi, key)
     after = position_of(cursor)
     start, end = scope.bounds()
-    agencies = await scoped_agencies(conn, scope)
+    placed = await place(conn, scope)
     projects = await pairing_projects(conn, scope.pairing) if scope.pairing else None
+    sql = chosen.sql
+    for name, relation in relations(scope.basis).items():  # the summary's relations
+        sql = sql.replace("{" + name + "}", relation)
+    spans = placed.partial
     found = await conn.fetch(
-        _PARAMS + _PAGE.format(rows=chosen.sql),
-        agencies, start, end, scope.pairing, scope.project, projects,
+        _PARAMS + _PAGE.format(rows=sql),
+        placed.stock, start, end, scope.pairing, scope.project, projects, placed.whole,
+        [s[0] for s in spans], [s[1] for s in spans], [s[2] for s in spans],
         *after, key, recorded_after, min(max(limit, 1), MAX_LIMIT) + 1,
     )  # fmt: skip
     more = len(found) > min(max(limit, 1), MAX_LIMIT)
