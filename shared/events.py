@@ -9,6 +9,7 @@ Two unions share the payload models:
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar, Union, cast
@@ -27,7 +28,7 @@ from pydantic import (
     create_model,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, to_jsonable_python
 
 SCHEMA_VERSION = 1
 
@@ -73,12 +74,18 @@ LATEST_DATE = date(2100, 12, 31)
 FUTURE_YEARS = 10
 
 
+@functools.lru_cache(maxsize=16)
+def _latest(today: date | None) -> date:
+    """The latest plausible day (cached: every date of a request is judged by one today)."""
+    if today is None:
+        return LATEST_DATE
+    return min(LATEST_DATE, today + timedelta(days=round(365.25 * FUTURE_YEARS)))
+
+
 def _plausible(value: Any, info: ValidationInfo) -> Any:
     day = value.date() if isinstance(value, datetime) else value
     today = (info.context or {}).get("today")
-    latest = LATEST_DATE
-    if isinstance(today, date):
-        latest = min(latest, today + timedelta(days=round(365.25 * FUTURE_YEARS)))
+    latest = _latest(today if isinstance(today, date) else None)
     if day < EARLIEST_DATE or day > latest:
         raise PydanticCustomError(
             "implausible_date",
@@ -493,6 +500,28 @@ def canonical_of(
         recorded_at=recorded_at,
         submitted_by=submitted_by,
     )
+
+
+def canonical_json(
+    incoming: dict[str, Any],
+    region_code: str,
+    recorded_at: datetime,
+    submitted_by: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`canonical_of(...).model_dump(mode="json")`, built from the incoming event's own JSON
+    dump (`model_dump(mode="json")` of a validated event) and the submitter's, instead of a
+    second model: intake dumps each event once for its fingerprint, content hash and
+    canonical body, and the submitter once per request (#19)."""
+    payload = incoming["payload"]
+    if incoming["type"] == "client-registered":
+        payload = {k: v for k, v in payload.items() if k not in PERSONAL_FIELDS}
+    return {
+        **incoming,
+        "payload": payload,
+        "region_code": region_code,
+        "recorded_at": to_jsonable_python(recorded_at),
+        "submitted_by": submitted_by,
+    }
 
 
 def service_event(

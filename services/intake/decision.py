@@ -40,12 +40,13 @@ Decided = list[tuple[Submission, Publication]]
 
 
 def prepare(request: Request, key: bytes) -> None:
-    """Fingerprint every valid event (keyed: the content holds personal data) and settle
-    the ids repeated within the request."""
+    """Dump every valid event once, fingerprint it (keyed: the content holds personal
+    data) and settle the ids repeated within the request."""
     for sub in request.valid:
         assert sub.event is not None
-        sub.fingerprint = fingerprint(sub.event, key)
-        sub.content = content(sub.event, key)
+        sub.dump = sub.event.model_dump(mode="json")
+        sub.fingerprint = fingerprint(sub.dump, key)
+        sub.content = content(sub.dump, key)
     settle_repeats_within(request)
 
 
@@ -62,12 +63,12 @@ def decide(principal: Principal, request: Request, facts: Facts, now: datetime) 
     # A microsecond apart, in request order: a report's as_of (the newest recorded_at
     # reflected) then tells exactly how far into a request it has got.
     times = [now + timedelta(microseconds=i) for i in range(len(fresh))]
-    by = submitter(principal)
+    by = submitter(principal).model_dump(mode="json")
     decided: Decided = []
     for sub, region, at in zip(fresh, regions_for(fresh, times, facts), times, strict=True):
         assert sub.event is not None
         sub.status = "accepted"
-        decided.append((sub, publication(sub.event, region, at, by)))
+        decided.append((sub, publication(sub, region, at, by)))
     return decided
 
 

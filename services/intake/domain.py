@@ -3,6 +3,7 @@ outcome is, and how the answer is shaped."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass, field
@@ -16,15 +17,14 @@ from shared.errors import FieldError, Forbidden, Malformed, TooLarge, field_erro
 from shared.events import (
     SERVICE_SENDERS,
     AgencyRegistered,
-    Canonical,
     Envelope,
     Submitter,
-    canonical_of,
+    canonical_json,
 )
 from shared.identity import business_key
 from shared.subjects import UNASSIGNED_REGION, event, msg_id
 from shared.tokens import Principal
-from shared.validation import validate_incoming
+from shared.validation import intake_today, validate_incoming
 
 MAX_BATCH = 1000
 Status = Literal["accepted", "duplicate", "conflict", "rejected"]
@@ -40,6 +40,9 @@ class Submission:
     status: Status | None = None
     fingerprint: bytes = b""
     content: bytes = b""  # keyed hash of the payload alone: equal for the same fact re-sent
+    # The event's one JSON dump (decision.prepare): its fingerprint, its content hash and
+    # its canonical body are all made from it, so a request dumps each event once.
+    dump: dict[str, Any] = field(default_factory=dict)
     duplicate_of: tuple[str, str] | None = None  # the event with the same business key
 
     @property
@@ -49,12 +52,13 @@ class Submission:
         value = self.raw.get("event_id") if isinstance(self.raw, dict) else None
         return value if isinstance(value, str) else None
 
-    @property
+    # Cached: a request asks each event's keys a dozen times, and the event never changes.
+    @functools.cached_property
     def key(self) -> tuple[str, str]:
         assert self.event is not None
         return self.event.agency_id, self.event.event_id
 
-    @property
+    @functools.cached_property
     def business_key(self) -> tuple[str, str] | None:
         assert self.event is not None
         return business_key(self.event.agency_id, self.event.payload)
@@ -99,8 +103,9 @@ def parse_request(body: Any) -> Request:
     else:
         raise Malformed("the body must be an event object or an array of them")
     submissions = []
+    today = intake_today()  # once per request: every date is judged against the same day
     for raw in items:
-        event, errors = validate_incoming(raw)
+        event, errors = validate_incoming(raw, today)
         sub = Submission(raw=raw, event=event, errors=errors)
         if event is None:
             sub.status = "rejected"
@@ -142,18 +147,18 @@ def _only_cross_agency(request: Request, agency_id: str) -> bool:
     )
 
 
-def fingerprint(event: Envelope, key: bytes) -> bytes:
-    """A keyed hash of the event's content: equal for a re-sent event, different for a
-    changed one. Keyed, because the content includes personal data."""
-    content = orjson.dumps(event.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    return hmac.new(key, content, hashlib.sha256).digest()
+def fingerprint(dump: dict[str, Any], key: bytes) -> bytes:
+    """A keyed hash of the event's content (its JSON dump): equal for a re-sent event,
+    different for a changed one. Keyed, because the content includes personal data."""
+    content = orjson.dumps(dump, option=orjson.OPT_SORT_KEYS)
+    return hmac.digest(key, content, hashlib.sha256)
 
 
-def content(event: Envelope, key: bytes) -> bytes:
+def content(dump: dict[str, Any], key: bytes) -> bytes:
     """A keyed hash of the payload alone: what makes a re-sent fact or entity the same
     one under a new event id (SPEC 3.6, business identity)."""
-    body = orjson.dumps(event.payload.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    return hmac.new(key, event.type.encode() + b"\0" + body, hashlib.sha256).digest()
+    body = orjson.dumps(dump["payload"], option=orjson.OPT_SORT_KEYS)
+    return hmac.digest(key, dump["type"].encode() + b"\0" + body, hashlib.sha256)
 
 
 @dataclass(frozen=True)
@@ -211,12 +216,15 @@ def _conflict_error() -> FieldError:
 
 @dataclass(frozen=True)
 class Publication:
-    """What the outbox holds for one accepted event."""
+    """What the log and the outbox hold for one accepted event: the incoming event (personal
+    data included: it never leaves intake), where it was placed, and its canonical body."""
 
-    canonical: Canonical
+    event: Envelope
+    region_code: str
+    recorded_at: datetime
     subject: str
     msg_id: str
-    body: bytes
+    body: bytes  # the canonical event's JSON (shared/events.py canonical_json)
 
 
 def submitter(principal: Principal) -> Submitter:
@@ -225,17 +233,21 @@ def submitter(principal: Principal) -> Submitter:
 
 
 def publication(
-    incoming: Envelope,
+    sub: Submission,
     region_code: str | None,
     recorded_at: datetime,
-    submitted_by: Submitter | None = None,
+    submitted_by: dict[str, Any] | None = None,
 ) -> Publication:
-    """The canonical form of an accepted event and where it goes on EVENTS."""
+    """The canonical form of an accepted event (from its one dump) and where it goes on
+    EVENTS; `submitted_by` is the submitter's JSON (one dump for the whole request)."""
+    incoming = sub.event
+    assert incoming is not None and sub.dump, "prepared submissions only"
     region = region_code or UNASSIGNED_REGION
-    canonical = canonical_of(incoming, region, recorded_at, submitted_by)
-    body = orjson.dumps(canonical.model_dump(mode="json"))
+    body = orjson.dumps(canonical_json(sub.dump, region, recorded_at, submitted_by))
     return Publication(
-        canonical=canonical,
+        event=incoming,
+        region_code=region,
+        recorded_at=recorded_at,
         subject=event(region, incoming.agency_id, incoming.type),
         msg_id=msg_id(incoming.agency_id, incoming.event_id),
         body=body,

@@ -91,15 +91,29 @@ def _registered(subs: list[Submission]) -> set[str]:
     }
 
 
+def _field(payload: object, name: str) -> Any:
+    """A payload's field, or None where its type has no such field. Asked of the model's
+    field names: a missing attribute of a pydantic model costs an exception, and a request
+    of a thousand events asks a dozen names of each."""
+    model = type(payload)
+    names = _FIELD_NAMES.get(model)
+    if names is None:
+        names = _FIELD_NAMES[model] = frozenset(getattr(model, "__pydantic_fields__", ()))
+    return getattr(payload, name) if name in names else None
+
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
 def authority_ids(subs: list[Submission]) -> list[tuple[str, str]]:
     """The pairing and project ids a request mentions."""
     found: set[tuple[str, str]] = set()
     for sub in subs:
         payload = sub.event.payload if sub.event else None
         for name in ("pairing_id", "incubated_by_pairing_id"):
-            if value := getattr(payload, name, None):
+            if value := _field(payload, name):
                 found.add(("pairing", value))
-        if value := getattr(payload, "project_id", None):
+        if value := _field(payload, "project_id"):
             found.add(("project", value))
     return sorted(found)
 
@@ -119,7 +133,7 @@ async def load_known(conn: asyncpg.Connection, subs: list[Submission]) -> author
         assert sub.event is not None
         agencies.add(sub.event.agency_id)
         for name in ("agency_id", "client_agency_id", "assisting_agency_id", "assisted_agency_id"):
-            if value := getattr(sub.event.payload, name, None):
+            if value := _field(sub.event.payload, name):
                 agencies.add(value)
     for r in await conn.fetch(
         "SELECT agency_id, region_code, incubated_by FROM agency_regions"
@@ -228,7 +242,7 @@ async def _keep_registrations(
     found = []
     targets = []
     for sub, pub in accepted:
-        p = pub.canonical.payload
+        p = pub.event.payload
         if isinstance(p, AgencyRegistered):
             found.append((sub, pub, p))
         elif isinstance(p, EventRetracted):
@@ -239,8 +253,8 @@ async def _keep_registrations(
         [
             (
                 regions.Registration(
-                    p.agency_id, p.region_code, pub.canonical.occurred_at,
-                    pub.canonical.recorded_at, sub.key[0], sub.key[1], p.role,
+                    p.agency_id, p.region_code, pub.event.occurred_at,
+                    pub.recorded_at, sub.key[0], sub.key[1], p.role,
                     p.incubated_by_pairing_id, sub.key in already,
                 ),
                 p.registered_on,
@@ -271,8 +285,7 @@ async def _keep_business_keys(
     conn: asyncpg.Connection, accepted: list[tuple[Submission, Publication]]
 ) -> None:
     rows = [
-        (bk[0], bk[1], s.key[0], s.key[1], p.canonical.occurred_at, p.canonical.recorded_at,
-         s.content)
+        (bk[0], bk[1], s.key[0], s.key[1], p.event.occurred_at, p.recorded_at, s.content)
         for s, p in accepted
         if (bk := s.business_key)
     ]  # fmt: skip
@@ -285,9 +298,9 @@ async def _keep_business_keys(
             *([r[i] for r in rows] for i in range(7)),
         )
     targets = [
-        (s.key[0], p.canonical.payload.target_event_id)
+        (s.key[0], p.event.payload.target_event_id)
         for s, p in accepted
-        if isinstance(p.canonical.payload, EventRetracted)
+        if isinstance(p.event.payload, EventRetracted)
     ]
     if targets:
         await conn.execute(
@@ -327,10 +340,10 @@ async def _append(
         " RETURNING seq, agency_id, event_id",
         [s.key[0] for s in subs],
         [s.key[1] for s in subs],
-        [p.canonical.type for p in pubs],
-        [p.canonical.occurred_at for p in pubs],
-        [p.canonical.recorded_at for p in pubs],
-        [p.canonical.region_code for p in pubs],
+        [p.event.type for p in pubs],
+        [p.event.occurred_at for p in pubs],
+        [p.recorded_at for p in pubs],
+        [p.region_code for p in pubs],
         [s.fingerprint for s in subs],
         [p.body.decode() for p in pubs],
     )
@@ -339,9 +352,13 @@ async def _append(
 
 async def _fill_outbox(conn: asyncpg.Connection, items: list[tuple[int, Publication]]) -> None:
     if items:
-        await conn.executemany(
-            "INSERT INTO outbox (seq, subject, msg_id, body) VALUES ($1, $2, $3, $4)",
-            [(seq, p.subject, p.msg_id, p.body) for seq, p in items],
+        await conn.execute(
+            "INSERT INTO outbox (seq, subject, msg_id, body)"
+            " SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[])",
+            [seq for seq, _ in items],
+            [p.subject for _, p in items],
+            [p.msg_id for _, p in items],
+            [p.body for _, p in items],
         )
 
 

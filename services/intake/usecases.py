@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,12 +64,7 @@ class Intake:
         faults.point("intake.after_commit")  # committed, not yet answered nor published
         if len(decided) > len(raced):
             self.relay_wakeup.set()
-        for sub in request.submissions:
-            event_type = sub.event.type if sub.event else "invalid"
-            agency = sub.event.agency_id if sub.event else "unknown"
-            EVENTS.labels(event_type, agency, sub.status).inc()
-            for code in {e["code"] for e in sub.errors}:
-                REJECTIONS.labels(code).inc()
+        _count(request)
         return request
 
     async def lookup(
@@ -109,3 +105,18 @@ class Intake:
         if not await clients.erase(self.pool, principal, principal.agency_id, client_id, reason):
             raise NotFound(f"no client {client_id!r} of agency {principal.agency_id!r}")
         return {"client_id": client_id, "status": "erased"}
+
+
+def _count(request: domain.Request) -> None:
+    """The request's outcomes in the metrics: one increment per label set, not per event."""
+    outcomes: Counter[tuple[str, str, str]] = Counter()
+    rejections: Counter[str] = Counter()
+    for sub in request.submissions:
+        event_type = sub.event.type if sub.event else "invalid"
+        agency = sub.event.agency_id if sub.event else "unknown"
+        outcomes[(event_type, agency, str(sub.status))] += 1
+        rejections.update({e["code"] for e in sub.errors})
+    for labels, n in outcomes.items():
+        EVENTS.labels(*labels).inc(n)
+    for code, n in rejections.items():
+        REJECTIONS.labels(code).inc(n)
