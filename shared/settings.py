@@ -145,6 +145,9 @@ class SchedulingSettings:
     horizon_days: int = 56  # slots exist eight weeks ahead
     daily_cap: int = 4  # visits a worker a day
     sweep_interval_s: float = 30.0
+    # How long after a window ends, without a logged visit, the slot is called overdue:
+    # visits are often logged on return to the office (docs/scheduling.md).
+    overdue_grace_s: float = 7200.0
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,7 @@ class Settings:
                 horizon_days=env.integer("SCHEDULING_HORIZON_DAYS", 56),
                 daily_cap=env.integer("SCHEDULING_DAILY_CAP", 4),
                 sweep_interval_s=env.number("SCHEDULING_SWEEP_INTERVAL_S", 30.0),
+                overdue_grace_s=env.number("SCHEDULING_OVERDUE_GRACE_S", 7200.0),
             ),
             testing=for_tests(env),
             reporting=ReportingSettings(reporting_regions(env), reporting_shards(env)),

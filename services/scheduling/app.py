@@ -9,17 +9,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from services.scheduling import handlers
+from services.scheduling.catchup import CatchUp, ConsumerState
 from services.scheduling.http import router
 from services.scheduling.usecases import Scheduling
 from shared import asyncapi, consumer, outbox, regions
 from shared.outbox import Relay
 from shared.runtime import Blueprint, Runtime, build_app
 from shared.settings import Settings
+from shared.subjects import EVENTS_STREAM
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -40,10 +43,12 @@ OPERATIONS = [
     ),
     *asyncapi.events(
         "send",
-        ("visit-scheduled", "visit-overdue"),
-        "visit-scheduled (one per slot made) and visit-overdue (once per slot whose window "
-        "ended without a logged visit), through scheduling's outbox; event ids "
-        "scheduled-<slot_id> and overdue-<slot_id>.",
+        ("visit-scheduled", "visit-overdue", "event-retracted"),
+        "visit-scheduled (one per slot made), visit-overdue (once per slot whose window "
+        "ended a grace period ago without a logged visit) and event-retracted (of its own "
+        "events only: an overdue slot a visit closed, a cancelled slot), through "
+        "scheduling's outbox; event ids scheduled-<slot_id>, overdue-<slot_id> (then "
+        "overdue-<slot_id>.<n> if declared again) and retracted-<target event id>.",
     ),
     *asyncapi.dead_letters("scheduling", handlers.CONSUMED_TYPES),
 ]
@@ -65,9 +70,22 @@ async def start(runtime: Runtime[Scheduling], app: FastAPI) -> Scheduling:
     assert runtime.pool is not None
     config = runtime.settings.scheduling
     wakeup = asyncio.Event()
+    js = runtime.js
+
+    async def consumer_state() -> ConsumerState:
+        info = await js.consumer_info(EVENTS_STREAM, CONSUMER.durable)
+        delivered, acked = info.delivered, info.ack_floor
+        return ConsumerState(
+            pending=int(info.num_pending or 0),
+            in_flight=int(info.num_ack_pending or 0),
+            delivered=int(delivered.stream_seq or 0) if delivered else 0,
+            acked=int(acked.stream_seq or 0) if acked else 0,
+        )
+
     scheduling = Scheduling(
-        runtime.pool, runtime.clock, wakeup, config.horizon_days, config.daily_cap
-    )
+        runtime.pool, runtime.clock, wakeup, config.horizon_days, config.daily_cap,
+        timedelta(seconds=config.overdue_grace_s), CatchUp(consumer_state),
+    )  # fmt: skip
     relay = Relay("scheduling", runtime.pool, runtime.js, wakeup)
     runtime.background("relay", relay.run())
     runtime.background("sweep", _forever("sweep", scheduling.sweep, config.sweep_interval_s))

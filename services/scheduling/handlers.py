@@ -2,7 +2,8 @@
 consumer's batch transaction (shared/consumer.py makes each event count once).
 
 References may arrive in any order: a visit before its plan's slot exists is kept and
-closes the slot when the slot is made (store.close_by_logged_visits)."""
+closes the slot when the slot is made (lifecycle.close_by_logged_visits). Entities follow
+the rule of SPEC 3.6 business identity (entities.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from typing import Any
 
 import asyncpg
 
-from services.scheduling import store
+from services.scheduling import entities, lifecycle, store
 from shared import regions
 from shared.consumer import EventConsumer
 from shared.events import (
+    SERVICE_SENDERS,
     AgencyRegistered,
     Canonical,
     ClientProfile,
@@ -47,90 +49,64 @@ async def _agency_registered(
     registration = regions.Registration(
         p.agency_id, p.region_code, event.occurred_at, event.recorded_at,
         event.agency_id, event.event_id, p.role, p.incubated_by_pairing_id,
-        await _retracted_before(conn, event.agency_id, event.event_id),
+        await entities.retracted_before(conn, event.agency_id, event.event_id),
     )  # fmt: skip
     await regions.record(conn, [(registration, p.registered_on)])
-
-
-async def _retracted_before(conn: asyncpg.Connection, agency_id: str, event_id: str) -> bool:
-    """The event's retraction came first (references arrive in any order)."""
-    return bool(
-        await conn.fetchval(
-            "SELECT true FROM retractions_seen WHERE agency_id = $1 AND target_event_id = $2",
-            agency_id,
-            event_id,
-        )
-    )
 
 
 async def _worker_registered(
     conn: asyncpg.Connection, event: Canonical, p: WorkerRegistered
 ) -> None:
-    await conn.execute(
-        "INSERT INTO workers (agency_id, worker_id, role, languages, event_id)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agency_id, worker_id) DO UPDATE"
-        " SET role = $3, languages = $4, event_id = $5, retracted = false",
-        p.agency_id,
-        p.worker_id,
-        p.role,
-        sorted(set(p.languages)),
-        event.event_id,
-    )
+    values = {
+        "agency_id": p.agency_id,
+        "worker_id": p.worker_id,
+        "role": p.role,
+        "languages": sorted(set(p.languages)),
+    }
+    await entities.record(conn, entities.WORKERS, event, values)
 
 
 async def _client_registered(conn: asyncpg.Connection, event: Canonical, p: ClientProfile) -> None:
-    await conn.execute(
-        "INSERT INTO clients (agency_id, client_id, ethnicity, in_difficulty, event_id,"
-        " project_id) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (agency_id, client_id)"
-        " DO UPDATE SET ethnicity = $3, in_difficulty = $4, event_id = $5, project_id = $6,"
-        " retracted = false",
-        event.agency_id,
-        p.client_id,
-        p.ethnicity,
-        p.in_difficulty,
-        event.event_id,
-        p.project_id,
-    )
+    values = {
+        "client_id": p.client_id,
+        "ethnicity": p.ethnicity,
+        "in_difficulty": p.in_difficulty,
+        "project_id": p.project_id,
+    }
+    key = await entities.record(conn, entities.CLIENTS, event, values)
+    await _cancel_if_gone(conn, key, event)
+
+
+async def _cancel_if_gone(conn: asyncpg.Connection, key: entities.Key, event: Canonical) -> None:
+    """A client with no registration in force (its only one retracted) has no visits to be
+    made: its open slots are cancelled (lifecycle.cancel_slots_of_client)."""
+    if not await entities.in_force(conn, entities.CLIENTS, key):
+        await lifecycle.cancel_slots_of_client(conn, key[0], key[1], event.recorded_at)
 
 
 async def _project_started(conn: asyncpg.Connection, event: Canonical, p: ProjectStarted) -> None:
-    """Which pairing a project was started under: the pairing scope's clients (SPEC 3.6).
-    Keyed by project_id; an older version arriving late changes nothing."""
-    await conn.execute(
-        "INSERT INTO projects (project_id, agency_id, pairing_id, event_agency, event_id,"
-        " occurred_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id) DO UPDATE"
-        " SET agency_id = $2, pairing_id = $3, event_agency = $4, event_id = $5,"
-        " occurred_at = $6 WHERE projects.occurred_at <= EXCLUDED.occurred_at",
-        p.project_id,
-        p.agency_id,
-        p.pairing_id,
-        event.agency_id,
-        event.event_id,
-        event.occurred_at,
-    )
+    """Which pairing a project was started under: the pairing scope's clients (SPEC 3.6)."""
+    values = {"project_id": p.project_id, "agency_id": p.agency_id, "pairing_id": p.pairing_id}
+    await entities.record(conn, entities.PROJECTS, event, values)
 
 
 async def _pairing_established(
     conn: asyncpg.Connection, event: Canonical, p: PairingEstablished
 ) -> None:
-    await conn.execute(
-        "INSERT INTO pairings (pairing_id, assisting_agency_id, assisted_agency_id,"
-        " starts_on, ends_on, staff_days_per_year, agency_id, event_id)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (pairing_id) DO UPDATE"
-        " SET assisting_agency_id = $2, assisted_agency_id = $3, starts_on = $4,"
-        " ends_on = $5, staff_days_per_year = $6, agency_id = $7, event_id = $8",
-        p.pairing_id,
-        p.assisting_agency_id,
-        p.assisted_agency_id,
-        p.starts_on,
-        p.ends_on,
-        p.targets.staff_days_per_year,
-        event.agency_id,
-        event.event_id,
-    )
+    values = {
+        "pairing_id": p.pairing_id,
+        "assisting_agency_id": p.assisting_agency_id,
+        "assisted_agency_id": p.assisted_agency_id,
+        "starts_on": p.starts_on,
+        "ends_on": p.ends_on,
+        "staff_days_per_year": p.targets.staff_days_per_year,
+    }
+    await entities.record(conn, entities.PAIRINGS, event, values)
 
 
 async def _staff_dispatched(conn: asyncpg.Connection, event: Canonical, p: StaffDispatched) -> None:
+    if await entities.retracted_before(conn, event.agency_id, event.event_id):
+        return
     await conn.execute(
         "INSERT INTO staff_dispatches (agency_id, event_id, dispatch_id, pairing_id,"
         " worker_id, from_date, to_date, occurred_at, recorded_at, superseded)"
@@ -149,12 +125,17 @@ async def _staff_dispatched(conn: asyncpg.Connection, event: Canonical, p: Staff
 
 
 async def _event_retracted(conn: asyncpg.Connection, event: Canonical, p: EventRetracted) -> None:
-    await _retract(conn, event.agency_id, p.target_event_id)
+    if event.agency_id in SERVICE_SENDERS:
+        return  # a service's retraction of its own event: nothing of it is kept here
+    await _retract(conn, event, p.target_event_id)
 
 
 async def _visit_logged(conn: asyncpg.Connection, event: Canonical, p: VisitLogged) -> None:
     """Keep the visit (not counting until its key is settled), then settle it: the newest
-    version of a visit counts, and only it closes a slot."""
+    version of a visit counts, and only it closes a slot. A visit whose retraction came
+    first is not kept."""
+    if await entities.retracted_before(conn, event.agency_id, event.event_id):
+        return
     await conn.execute(
         "INSERT INTO visits_logged (agency_id, event_id, visit_id, client_agency, client_id,"
         " worker_id, service, started_at, duration_min, plan_id, occurred_at, recorded_at,"
@@ -173,11 +154,14 @@ async def _visit_logged(conn: asyncpg.Connection, event: Canonical, p: VisitLogg
         event.occurred_at,
         event.recorded_at,
     )
-    await store.settle_visit(conn, event.agency_id, p.visit_id)
+    await lifecycle.settle_visit(conn, event.agency_id, p.visit_id, event.recorded_at)
 
 
-async def _retract(conn: asyncpg.Connection, agency_id: str, target: str) -> None:
-    """Drop the target's effect. Slots a retracted worker already holds stay assigned."""
+async def _retract(conn: asyncpg.Connection, event: Canonical, target: str) -> None:
+    """Drop the target's effect, now or (remembered in retractions_seen) when it arrives.
+    An entity falls back to its version before; a client left with none has its open
+    slots cancelled. Slots a retracted worker already holds stay assigned."""
+    agency_id, at = event.agency_id, event.recorded_at
     await conn.execute(
         "INSERT INTO retractions_seen (agency_id, target_event_id) VALUES ($1, $2)"
         " ON CONFLICT DO NOTHING",
@@ -185,22 +169,9 @@ async def _retract(conn: asyncpg.Connection, agency_id: str, target: str) -> Non
         target,
     )
     await regions.retract(conn, [(agency_id, target)])
-    await conn.execute(
-        "UPDATE workers SET retracted = true WHERE agency_id = $1 AND event_id = $2",
-        agency_id,
-        target,
-    )
-    await conn.execute(
-        "UPDATE clients SET retracted = true WHERE agency_id = $1 AND event_id = $2",
-        agency_id,
-        target,
-    )
-    await conn.execute(
-        "DELETE FROM pairings WHERE agency_id = $1 AND event_id = $2", agency_id, target
-    )
-    await conn.execute(
-        "DELETE FROM projects WHERE event_agency = $1 AND event_id = $2", agency_id, target
-    )
+    touched = await entities.retract(conn, agency_id, target)
+    for key in touched.get(entities.CLIENTS, []):
+        await _cancel_if_gone(conn, key, event)
     dispatch = await conn.fetchrow(
         "DELETE FROM staff_dispatches WHERE agency_id = $1 AND event_id = $2"
         " RETURNING pairing_id, dispatch_id",
@@ -216,10 +187,10 @@ async def _retract(conn: asyncpg.Connection, agency_id: str, target: str) -> Non
         target,
     )
     if visit is not None:
-        await store.reopen_slots_of_visit(conn, agency_id, target)
-        await store.settle_visit(conn, agency_id, visit["visit_id"])
-        await store.close_by_logged_visits(
-            conn, visit["client_agency"], visit["client_id"], visit["service"]
+        await lifecycle.reopen_slots_of_visit(conn, agency_id, target, at)
+        await lifecycle.settle_visit(conn, agency_id, visit["visit_id"], at)
+        await lifecycle.close_by_logged_visits(
+            conn, visit["client_agency"], visit["client_id"], visit["service"], at
         )
 
 

@@ -21,7 +21,7 @@ from shared.validation import decode_json, field_errors
 
 router = APIRouter(prefix="/v1", tags=["scheduling"], responses=error_responses(*AUTHENTICATED))
 PAIRING_SCOPE = "The pairing scope (SPEC 3.6): its sides, its province, admin"
-Status = Literal["due", "overdue", "done", "unassigned"]
+Status = Literal["due", "overdue", "done", "unassigned", "cancelled"]
 
 
 def _service(request: Request) -> tuple[Scheduling, Principal]:

@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from services.scheduling import store
+from services.scheduling import lifecycle, store
 from services.scheduling.domain.assignment import Assignment, Opening, assign
 from services.scheduling.domain.recurrence import Recurrence, Window, finished, occurrences
 
@@ -78,8 +78,12 @@ async def load(conn: asyncpg.Connection, plan_id: str) -> tuple[Plan, bytes] | N
 
 
 async def due_for_extension(pool: asyncpg.Pool, until: date, limit: int = 100) -> list[str]:
+    """Plans to extend up to `until`; not those of a client with no registration in force
+    (its slots were cancelled: nobody is to be visited)."""
     rows = await pool.fetch(
-        "SELECT plan_id FROM care_plans WHERE NOT finished AND scheduled_through < $1"
+        "SELECT plan_id FROM care_plans p WHERE NOT finished AND scheduled_through < $1"
+        " AND EXISTS (SELECT 1 FROM clients c WHERE c.agency_id = p.agency_id"
+        " AND c.client_id = p.client_id AND NOT c.superseded)"
         " ORDER BY scheduled_through LIMIT $2",
         until,
         limit,
@@ -117,7 +121,9 @@ async def schedule(
         finished(plan.recurrence, until),
     )
     if new:
-        await store.close_by_logged_visits(conn, plan.agency_id, plan.client_id, plan.service)
+        await lifecycle.close_by_logged_visits(
+            conn, plan.agency_id, plan.client_id, plan.service, now
+        )
     return new
 
 

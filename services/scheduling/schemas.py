@@ -10,7 +10,7 @@ from pydantic import Field
 
 from shared.answers import Answer
 
-SlotStatus = Literal["due", "unassigned", "done", "overdue"]
+SlotStatus = Literal["due", "unassigned", "done", "overdue", "cancelled"]
 
 
 class Slot(Answer):
@@ -28,6 +28,7 @@ class Slot(Answer):
     status: SlotStatus
     conflict: str | None = Field(description="Why the slot is unassigned.")
     visit_id: str | None = Field(description="The visit that closed it.")
+    late: bool = Field(description="Closed by a visit that started after the window.")
     done_at: datetime | None
     overdue_at: datetime | None
 

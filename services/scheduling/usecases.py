@@ -11,7 +11,8 @@ from typing import Any
 
 import asyncpg
 
-from services.scheduling import plans, store, views
+from services.scheduling import lifecycle, plans, store, views
+from services.scheduling.catchup import CatchUp
 from services.scheduling.domain.closing import language_need
 from services.scheduling.domain.pace import Dispatch, pairing_pace
 from services.scheduling.metrics import CONFLICTS, SLOTS, SLOTS_SCHEDULED, VISITS_OVERDUE
@@ -28,6 +29,8 @@ class Scheduling:
     relay_wakeup: asyncio.Event
     horizon_days: int = 56
     daily_cap: int = 4
+    overdue_grace: timedelta = timedelta(hours=2)
+    catch_up: CatchUp | None = None  # None: the consumer's position is not consulted
 
     def horizon(self) -> date:
         return today_in_china(self.clock) + timedelta(days=self.horizon_days)
@@ -148,10 +151,12 @@ class Scheduling:
         return await views.slots(self.pool, scope, **filters)
 
     async def sweep(self) -> None:
-        """Turn ended slots overdue (once each), extend plans to the horizon, refresh gauges."""
+        """Turn slots overdue (once each) whose window ended a grace period before a moment
+        the consumer has caught up with; extend plans to the horizon; refresh gauges."""
         now = self.clock.now()
-        while True:
-            turned = await store.mark_overdue(self.pool, now)
+        caught_up = await self.catch_up.caught_up_at(now) if self.catch_up else now
+        while caught_up is not None:
+            turned = await lifecycle.mark_overdue(self.pool, caught_up - self.overdue_grace, now)
             VISITS_OVERDUE.inc(turned)
             if turned:
                 self.relay_wakeup.set()

@@ -13,7 +13,7 @@ from shared.clock import CHINA
 
 SLOT_COLUMNS = (
     "slot_id, plan_id, seq, agency_id, client_id, service, worker_id, window_start,"
-    " window_end, status, conflict, visit_id, done_at, overdue_at"
+    " window_end, status, conflict, visit_id, late, done_at, overdue_at"
 )
 
 
@@ -48,7 +48,8 @@ def _where(scope: Scope, args: list[Any]) -> list[str]:
         n = len(args)
         clauses.append(
             "((agency_id, client_id) IN (SELECT c.agency_id, c.client_id FROM clients c"
-            f" JOIN projects p ON p.project_id = c.project_id WHERE p.pairing_id = ${n})"
+            " JOIN projects p ON p.project_id = c.project_id AND NOT p.superseded"
+            f" WHERE NOT c.superseded AND p.pairing_id = ${n})"
             f" OR agency_id IN (SELECT agency_id FROM agency_regions WHERE incubated_by = ${n}))"
         )
     return clauses
@@ -105,29 +106,35 @@ async def status_counts(pool: asyncpg.Pool) -> dict[str, int]:
     return {r["status"]: int(r["n"]) for r in rows}
 
 
-async def worker_agencies(pool: asyncpg.Pool, worker_id: str) -> list[str]:
-    rows = await pool.fetch(
-        "SELECT agency_id FROM workers WHERE worker_id = $1 ORDER BY agency_id", worker_id
-    )
-    return [r["agency_id"] for r in rows]
-
-
 async def pairing_agencies(pool: asyncpg.Pool, pairing_id: str) -> set[str]:
     """The agencies whose workers a pairing's scope may name: its two sides and the agencies
     it incubated."""
     rows = await pool.fetch(
-        "SELECT assisting_agency_id AS a FROM pairings WHERE pairing_id = $1"
-        " UNION SELECT assisted_agency_id FROM pairings WHERE pairing_id = $1"
+        "SELECT unnest(ARRAY[assisting_agency_id, assisted_agency_id]) AS a FROM pairings"
+        " WHERE pairing_id = $1 AND NOT superseded"
         " UNION SELECT agency_id FROM agency_regions WHERE incubated_by = $1",
         pairing_id,
     )
     return {r["a"] for r in rows}
 
 
+async def worker_agencies(pool: asyncpg.Pool, worker_id: str) -> list[str]:
+    rows = await pool.fetch(
+        "SELECT DISTINCT agency_id FROM workers WHERE worker_id = $1 ORDER BY agency_id",
+        worker_id,
+    )
+    return [r["agency_id"] for r in rows]
+
+
+# An entity as it stands: its version in force, else (all retracted) its newest version,
+# shown `retracted`.
+_CURRENT = " ORDER BY superseded, occurred_at DESC, recorded_at DESC, event_id DESC LIMIT 1"
+
+
 async def worker(pool: asyncpg.Pool, agency_id: str, worker_id: str) -> dict[str, Any] | None:
     row = await pool.fetchrow(
-        "SELECT agency_id, worker_id, role, languages, retracted FROM workers"
-        " WHERE agency_id = $1 AND worker_id = $2",
+        "SELECT agency_id, worker_id, role, languages, superseded AS retracted FROM workers"
+        " WHERE agency_id = $1 AND worker_id = $2" + _CURRENT,
         agency_id,
         worker_id,
     )
@@ -136,8 +143,8 @@ async def worker(pool: asyncpg.Pool, agency_id: str, worker_id: str) -> dict[str
 
 async def client(pool: asyncpg.Pool, agency_id: str, client_id: str) -> dict[str, Any] | None:
     row = await pool.fetchrow(
-        "SELECT agency_id, client_id, ethnicity, retracted FROM clients"
-        " WHERE agency_id = $1 AND client_id = $2",
+        "SELECT agency_id, client_id, ethnicity, superseded AS retracted FROM clients"
+        " WHERE agency_id = $1 AND client_id = $2" + _CURRENT,
         agency_id,
         client_id,
     )
@@ -145,7 +152,9 @@ async def client(pool: asyncpg.Pool, agency_id: str, client_id: str) -> dict[str
 
 
 async def pairing(pool: asyncpg.Pool, pairing_id: str) -> dict[str, Any] | None:
-    row = await pool.fetchrow("SELECT * FROM pairings WHERE pairing_id = $1", pairing_id)
+    row = await pool.fetchrow(
+        "SELECT * FROM pairings WHERE pairing_id = $1 AND NOT superseded", pairing_id
+    )
     return dict(row) if row else None
 
 

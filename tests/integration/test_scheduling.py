@@ -33,11 +33,17 @@ def _set_clock(path: Path, iso: str) -> None:
     os.replace(tmp, path)
 
 
-def _start(stack: Stack, tmp_path: Path, at: str) -> Path:
+def _start(stack: Stack, tmp_path: Path, at: str, grace_s: int = 0) -> Path:
+    """Intake and scheduling on a clock file; no grace before a slot is overdue unless
+    asked (tests/integration/test_scheduling_overdue.py)."""
     clock = tmp_path / "clock"
     _set_clock(clock, at)
     stack.extra_env.update(
-        {"QIANSHOU_CLOCK_FILE": str(clock), "SCHEDULING_SWEEP_INTERVAL_S": "0.2"}
+        {
+            "QIANSHOU_CLOCK_FILE": str(clock),
+            "SCHEDULING_SWEEP_INTERVAL_S": "0.2",
+            "SCHEDULING_OVERDUE_GRACE_S": str(grace_s),
+        }
     )
     stack.up("intake", "scheduling")
     return clock

@@ -15,7 +15,13 @@ from services.scheduling.domain.assignment import (
     Worker,
     assign,
 )
-from services.scheduling.domain.closing import Slot, Visit, language_need, slot_closed_by
+from services.scheduling.domain.closing import (
+    Slot,
+    Visit,
+    is_late,
+    language_need,
+    slot_closed_by,
+)
 from services.scheduling.domain.pace import Dispatch, pairing_pace
 from services.scheduling.domain.recurrence import Recurrence, Window, finished, occurrences
 from shared.clock import CHINA, FixedClock, parse_clock_setting, today_in_china
@@ -148,7 +154,17 @@ def test_a_visit_inside_the_window_closes_the_slot() -> None:
     assert slot_closed_by(visit, slots) == slots[0]
     assert slot_closed_by(Visit("c-1", "psychological-comfort", _at(MON, 10)), slots) is None
     assert slot_closed_by(Visit("c-2", "home-medication", _at(MON, 10)), slots) is None
-    assert slot_closed_by(Visit("c-1", "home-medication", _at(MON, 15)), slots) is None
+    assert slot_closed_by(Visit("c-1", "home-medication", _at(MON, 8)), slots) is None
+
+
+def test_a_visit_after_the_window_closes_the_latest_ended_slot_late() -> None:
+    slots = [_slot(MON, status="overdue"), _slot(MON + timedelta(weeks=1))]
+    next_day = Visit("c-1", "home-medication", _at(MON + timedelta(days=1), 10))
+    assert slot_closed_by(next_day, slots) == slots[0]
+    assert is_late(next_day, slots[0])
+    after_both = Visit("c-1", "home-medication", _at(MON + timedelta(days=8), 10))
+    assert slot_closed_by(after_both, slots) == slots[1]
+    assert not is_late(Visit("c-1", "home-medication", _at(MON, 10)), slots[0])
 
 
 def test_a_visit_carrying_the_plan_closes_it_outside_the_window() -> None:
