@@ -17,6 +17,7 @@ import httpx
 import orjson
 from nats.aio.client import Client
 
+from deploy.demo import PAIRING
 from deploy.stack import Stack
 from services.reporting.approvals.schemas import ApprovalDetail, Approvals, Published
 from services.reporting.dashboard.session import SESSION_COOKIE
@@ -132,6 +133,10 @@ async def test_late_visits_show_against_an_approved_quarter_and_survive_a_rebuil
     assert shown["difference"]["visits_by_service"] == {"home-medication": 7}
     assert {e["event_id"] for e in shown["events"]} == {e["event_id"] for e in late}
     assert {e["type"] for e in shown["events"]} == {"visit-logged"}
+    by_kpi = {x["kpi"]: x for x in shown["explained"]}
+    assert {r["event_id"] for r in by_kpi["visits_by_service"]["rows"]} == {
+        e["event_id"] for e in late
+    }
 
     summary = conforms(Summary, report(demo_stack, jilin, region="2224", **Q2)).model_dump(
         by_alias=True, mode="json"
@@ -206,3 +211,34 @@ async def test_only_a_province_over_the_region_or_admin_approves(
         {"scope": {"region": "2224"}, "from": "2020-07-01", "to": "2020-06-30"},
     )
     assert bad.status_code == 422
+
+
+async def test_a_pairing_is_approved_by_its_province_and_read_by_its_sides(
+    demo_stack: Stack, token: Token
+) -> None:
+    await caught_up(demo_stack, token)
+    body = {"scope": {"pairing": PAIRING}, "from": "2020-01-01", "to": "2020-12-31"}
+    outside = _approve(demo_stack, token("province", region="2224"), body)  # lanxing: 220102
+    assert outside.status_code == 403 and outside.json()["errors"][0]["path"] == "scope.pairing"
+    approved = _approve(demo_stack, token("province", region="22"), body)
+    assert approved.status_code == 201, approved.text
+    approval_id = approved.json()["approval_id"]
+    assert approved.json()["figures"]["staff_days_dispatched"] > 0
+
+    side = token("agency", agency_id="lanxing")
+    listed = await eventually(
+        lambda: _get(demo_stack, side, pairing=PAIRING).json()["approvals"], what="listed"
+    )
+    assert [a["approval_id"] for a in listed] == [approval_id]
+    shown = _get(demo_stack, side, f"/{approval_id}").json()
+    assert shown["approved"] == shown["today"] and shown["difference"] == {}
+    assert shown["late_events"] == 0
+    marked = report(demo_stack, side, pairing=PAIRING, **{"from": "2020-01-01", "to": "2020-12-31"})
+    assert marked.json()["approval"] == {
+        "approval_id": approval_id,
+        "approved_at": shown["approved_at"],
+        "changed_since": 0,
+    }
+    stranger = token("agency", agency_id="yanghua")  # not a side of the pairing
+    assert _get(demo_stack, stranger, pairing=PAIRING).status_code == 403
+    assert _get(demo_stack, stranger, f"/{approval_id}").status_code == 404

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.reporting.schemas import ExplainRow
 from shared.answers import Answer
 from shared.events import ApprovalScope, Day
 
@@ -77,6 +78,13 @@ class LateEvent(Answer):
     retracted: bool
 
 
+class ExplainedChange(Answer):
+    kpi: str = Field(examples=["visits_by_service"])
+    adds: str = Field(description="how the rows add up (as GET /v1/reports/explain says)")
+    rows: list[ExplainRow] = Field(description="the first 100")
+    more: bool = Field(description="more rows than these: page with GET /v1/reports/explain")
+
+
 class ApprovalDetail(Approval):
     """An approval against today's figures."""
 
@@ -89,3 +97,7 @@ class ApprovalDetail(Approval):
     )
     late_events: int = Field(description="events of the scope and period since the approval")
     events: list[LateEvent] = Field(description="those events, oldest first (the first 1000)")
+    explained: list[ExplainedChange] = Field(
+        description="per KPI that changed: the events counting in it now that were recorded "
+        "after the approval (GET /v1/reports/explain's rows)"
+    )

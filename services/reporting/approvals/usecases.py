@@ -6,23 +6,25 @@ EVENTS (store.py): the stream is where an approval lives."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 import orjson
 
 from services.reporting.approvals import domain, late, store
+from services.reporting.explain import EXPLAINABLE, explain
 from services.reporting.summary import Scope, pairing_sides, summary
 from services.reporting.usecases import PUBLISH_WITHIN_S, REPORTING_AGENCY, Reports
 from shared import publishing
 from shared.clock import CHINA
 from shared.errors import Forbidden, NotFound, Unavailable
 from shared.events import ApprovalScope, PeriodApproved, service_event
-from shared.subjects import EVENTS_STREAM, event, msg_id
+from shared.subjects import EVENTS_STREAM, UNASSIGNED_REGION, event, msg_id
 from shared.tokens import Principal
 
 EVENTS_SHOWN = 1000  # the late events listed with an approval (all are counted)
+EXPLAINED_ROWS = 100  # per changed KPI; GET /v1/reports/explain pages through the rest
 
 
 @dataclass
@@ -96,6 +98,10 @@ class Approvals:
             return scope.region
         assert scope.pairing is not None
         async with self.pool.acquire() as conn:
+            assisting = await conn.fetchval(
+                "SELECT assisting_agency_id FROM current_pairings WHERE pairing_id = $1",
+                scope.pairing,
+            )
             sides = sorted(await pairing_sides(conn, scope.pairing))
             regions = dict(
                 await conn.fetch(
@@ -108,7 +114,7 @@ class Approvals:
         if not sides:
             raise NotFound(f"no pairing {scope.pairing!r}")
         self.reports.shard.check(None, {a: regions.get(a) for a in sides})
-        return str(regions.get(sides[0]) or "unassigned")
+        return str(regions.get(assisting) or UNASSIGNED_REGION)
 
     async def _applied_position(self) -> int:
         """The EVENTS sequence up to which reporting's consumer has applied (and acked)
@@ -145,16 +151,19 @@ class Approvals:
             body = await summary(conn, wanted)
             events = await late.late_events(conn, found, EVENTS_SHOWN)
             count = await late.late_count(conn, found)
-        approved = orjson.loads(found["figures"])
-        today = domain.figures_of(body)
+            approved = orjson.loads(found["figures"])
+            today = domain.figures_of(body)
+            changes = domain.difference(approved, today)
+            explained = await _explained(conn, wanted, found["watermark"], changes)
         return {
             **_view(found),
             "approved": approved,
             "today": today,
             "today_as_of": body["as_of"],
-            "difference": domain.difference(approved, today),
+            "difference": changes,
             "late_events": count,
             "events": events,
+            "explained": explained,
         }
 
     async def _may_read(self, principal: Principal, found: dict[str, Any]) -> None:
@@ -183,6 +192,22 @@ class Approvals:
             "approved_at": found["approved_at"].astimezone(CHINA).isoformat(),
             "changed_since": changed,
         }
+
+
+async def _explained(
+    conn: asyncpg.Connection, scope: Scope, watermark: datetime | None, changes: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """For each KPI that changed, the events now counting in it that were recorded after
+    the approval (through explain, SPEC 3.7): what made the difference."""
+    out = []
+    for kpi in changes:
+        if kpi not in EXPLAINABLE:
+            continue
+        page = await explain(conn, scope, kpi, recorded_after=watermark, limit=EXPLAINED_ROWS)
+        out.append(
+            {"kpi": kpi, "adds": page.adds, "rows": page.rows, "more": page.next_cursor is not None}
+        )
+    return out
 
 
 def _view(row: dict[str, Any]) -> dict[str, Any]:
