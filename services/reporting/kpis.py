@@ -26,6 +26,10 @@ class Kpi:
     counts: str  # what the figure is, for people reading the code or docs
     shape: Shape = "count"
     people: bool = False  # counts people (or visits to them): 1 to 4 shown as <5
+    # Suppression reads these to know what a reader can subtract (suppression.py):
+    stock: bool = False  # counts what exists by the period's end, not what happened in it
+    part_of: str | None = None  # a subset of this KPI's count (a map: each cell is)
+    sums_over: str | None = None  # adds up over what this people map counts (minutes of visits)
     cells: Mapping[str, str] = field(default_factory=dict)  # a map's keys -> zh-CN header
     rate_of: tuple[str, str] | None = None  # (numerator, denominator) of a rate
     # For a count over one fact table in the period: SQL returning one number, taking the
@@ -51,8 +55,21 @@ KPIS: tuple[Kpi, ...] = (
         cells={"assisting": "援助机构数", "assisted": "受援机构数", "incubated": "孵化机构数"},
     ),
     Kpi("pairings_active", "在行结对数", "pairings whose span overlaps the period"),
-    Kpi("workers_total", "社工总数", "workers registered by the period's end", people=True),
-    Kpi("workers_licensed", "持证社工数", "of them, holding a licence then", people=True),
+    Kpi(
+        "workers_total",
+        "社工总数",
+        "workers registered by the period's end",
+        people=True,
+        stock=True,
+    ),
+    Kpi(
+        "workers_licensed",
+        "持证社工数",
+        "of them, holding a licence then",
+        people=True,
+        stock=True,
+        part_of="workers_total",
+    ),
     Kpi(
         "licensed_rate",
         "持证率",
@@ -65,8 +82,16 @@ KPIS: tuple[Kpi, ...] = (
         "登记服务对象数",
         "clients registered by the period's end",
         people=True,
+        stock=True,
     ),
-    Kpi("clients_in_difficulty", "困境服务对象数", "of them, in difficulty", people=True),
+    Kpi(
+        "clients_in_difficulty",
+        "困境服务对象数",
+        "of them, in difficulty",
+        people=True,
+        stock=True,
+        part_of="clients_registered",
+    ),
     Kpi(
         "clients_served", "已服务对象数", "distinct clients with a visit in the period", people=True
     ),
@@ -76,6 +101,7 @@ KPIS: tuple[Kpi, ...] = (
         "distinct clients visited, per service",
         shape="map",
         people=True,
+        part_of="clients_served",
         cells=_cells("服务对象数", SERVICES, "service"),
     ),
     Kpi(
@@ -86,7 +112,12 @@ KPIS: tuple[Kpi, ...] = (
         people=True,
         cells=_cells("上门次数", SERVICES, "service"),
     ),
-    Kpi("visit_minutes", "上门服务分钟数", "minutes of those visits"),
+    Kpi(
+        "visit_minutes",
+        "上门服务分钟数",
+        "minutes of those visits",
+        sums_over="visits_by_service",
+    ),
     Kpi(
         "activities_by_kind",
         "活动场次",
@@ -122,7 +153,13 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi("milestones", "里程碑", "milestones reached in the period", shape="list"),
     Kpi("visits_scheduled", "计划上门次数", "visit slots scheduled in the period", people=True),
-    Kpi("visits_overdue", "逾期上门次数", "of them, overdue", people=True),
+    Kpi(
+        "visits_overdue",
+        "逾期上门次数",
+        "of them, overdue",
+        people=True,
+        part_of="visits_scheduled",
+    ),
     Kpi("as_of", "数据截至", "the newest event the figures reflect", shape="stamp"),
 )
 
@@ -131,6 +168,8 @@ BY_NAME: dict[str, Kpi] = {k.name: k for k in KPIS}
 PEOPLE_COUNTS = tuple(k.name for k in KPIS if k.people and k.shape == "count")
 PEOPLE_MAPS = tuple(k.name for k in KPIS if k.people and k.shape == "map")
 RATES = tuple(k for k in KPIS if k.rate_of is not None)
+# Everything suppression may hide: counts of people, and sums over them (minutes of visits).
+SUPPRESSIBLE = tuple(k.name for k in KPIS if k.people or k.sums_over)
 MAPS = {k.name: tuple(k.cells) for k in KPIS if k.shape == "map"}
 PLAIN = tuple(k for k in KPIS if k.sql is not None)  # counted by their own SQL
 

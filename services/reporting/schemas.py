@@ -38,7 +38,7 @@ class MilestoneReached(Answer):
 
 def _kpi_field(kpi: Kpi) -> tuple[Any, Any]:
     """A KPI's type in the document, from its shape in the registry."""
-    count: Any = Count if kpi.people else int
+    count: Any = Count if kpi.people or kpi.sums_over else int
     types: dict[str, Any] = {
         "count": count,
         "map": dict[str, count],
