@@ -37,6 +37,9 @@ class Scope:
     end: date | None = None
     today: date | None = None  # an open end runs to this day (reporting's clock)
     as_of: datetime | None = None  # SPEC 3.7: as intake had recorded events up to then
+    # Only agencies at `region` itself, not below it: a region breakdown's line for the
+    # agencies at a county's own code (else the total minus the lines would show them).
+    region_exact: bool = False
 
     def bounds(self) -> tuple[date, date]:
         return self.start or FAR_PAST, self.end or self.today or today_in_china(SystemClock())
@@ -126,7 +129,7 @@ async def place(conn: asyncpg.Connection, scope: Scope) -> Placed:
         " SELECT agency_id, valid_from, valid_to, region_code LIKE $1 AS inside,"
         " bool_or(region_code LIKE $1) OVER (PARTITION BY agency_id) AS ever"
         f" FROM {agency_periods(scope.basis)} p) x WHERE ever",
-        scope.region + "%",
+        scope.region if scope.region_exact else scope.region + "%",
     )
     spans: dict[str, list[tuple[bool, date, date]]] = {}
     for r in rows:

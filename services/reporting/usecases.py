@@ -13,8 +13,10 @@ import orjson
 from nats.js import JetStreamContext
 
 from services.reporting import access
+from services.reporting.basis import agency_periods
 from services.reporting.pairing_report import pairing_report
 from services.reporting.periods import buckets, child_length, period_range
+from services.reporting.placement import named_agencies
 from services.reporting.shard import Shard
 from services.reporting.summary import (
     Scope,
@@ -121,13 +123,16 @@ class Reports:
         return out
 
     async def _by_region(self, conn: asyncpg.Connection, scope: Scope) -> list[dict[str, Any]]:
-        return [
-            {
-                "region": child,
-                "summary": await summary(conn, replace(scope, region=child)),
-            }
-            for child in await child_regions(conn, scope.region or "", scope)
-        ]
+        """A line per region one level down that holds an agency of the scope on some day
+        of the period, and a line (under the region's own code) for the agencies at a
+        county's own 6 digits: the lines then add up to the report's own line, which
+        suppression relies on."""
+        prefix = scope.region or ""
+        out = []
+        for line in await breakdown_regions(conn, prefix, scope):
+            own = replace(scope, region=line, region_exact=line == prefix)
+            out.append({"region": line, "summary": await summary(conn, own)})
+        return out
 
     async def pairing(self, principal: Principal, pairing_id: str) -> dict[str, Any]:
         async with self.pool.acquire() as conn:
@@ -231,6 +236,28 @@ def _describe(scope: Scope) -> dict[str, Any]:
         "from": scope.start.isoformat() if scope.start else None,
         "to": end.isoformat(),
     }
+
+
+async def breakdown_regions(conn: asyncpg.Connection, prefix: str, scope: Scope) -> list[str]:
+    """The lines of a breakdown of `prefix` by region: the codes one level down where an
+    agency of `scope` was on some day of its period (a moved agency's old region keeps
+    its history, placement.py), and `prefix` itself when an agency was at that very code."""
+    length = child_length(prefix)
+    if length is None:
+        return []
+    start, end = scope.bounds()
+    rows = await conn.fetch(
+        "SELECT DISTINCT left(region_code, $2) AS line"
+        f" FROM {agency_periods(scope.basis)} p"
+        " WHERE region_code LIKE $1 AND valid_from <= $4 AND valid_to >= $3"
+        " AND ($5::text[] IS NULL OR agency_id = ANY($5::text[])) ORDER BY line",
+        prefix + "%",
+        length,
+        start,
+        end,
+        None if (named := await named_agencies(conn, scope)) is None else sorted(named),
+    )
+    return [str(r["line"]) for r in rows]
 
 
 async def child_regions(
