@@ -1,6 +1,6 @@
 """A county's report by region, suppressed, as JSON, CSV and XLSX: agencies registered at
-the county's own code have their own line (else the total minus the lines shows them),
-and no subtraction between the shown figures gives a count of 1 to 4 away, in any of the
+the county's own code have their own line (else the total minus the lines shows them), so
+does the region an agency left (its history stays there), and no subtraction between the shown figures gives a count of 1 to 4 away, in any of the
 three forms (the same cells hidden in each)."""
 
 from __future__ import annotations
@@ -52,11 +52,27 @@ def _events(agency_id: str) -> list[dict[str, Any]]:
     return events
 
 
+def _moved() -> list[dict[str, Any]]:
+    """An agency that worked in the county in 2019 and moved out in 2020: its visits stay
+    in the county's history, on a line of their own (the region it was in then)."""
+    moved = agency("east-station", COUNTY + "003001")
+    moved["payload"]["registered_on"] = "2019-01-01"
+    moved["occurred_at"] = "2019-01-01T09:00:00+08:00"
+    later = agency("east-station", "220103000001")
+    later["occurred_at"] = "2020-03-01T09:00:00+08:00"
+    elder = client("e1", agency_id="east-station", in_difficulty=False)
+    elder["occurred_at"] = "2019-01-01T10:00:00+08:00"
+    return [moved, later, elder, *(visit("e1", agency_id="east-station") for _ in range(MOVED))]
+
+
+MOVED = 3  # visits in 2019 by the agency that moved away
+
+
 def _send(stack: Stack, token: Callable[..., str]) -> None:
-    for agency_id in AGENCIES:
+    for agency_id in [*AGENCIES, "east-station"]:
         resp = httpx.post(
             f"{stack.services['intake'].url}/v1/events",
-            content=orjson.dumps(_events(agency_id)),
+            content=orjson.dumps(_moved() if agency_id == "east-station" else _events(agency_id)),
             headers={"Authorization": f"Bearer {token('agency', agency_id)}"},
             timeout=30,
         )
@@ -76,12 +92,13 @@ async def test_a_county_report_hides_the_same_cells_in_json_csv_and_xlsx(
     def counted() -> dict[str, Any] | None:
         body: dict[str, Any] = report(stack, admin, **params).json()
         visits = sum(body.get("visits_by_service", {}).values())
-        done = body.get("clients_registered") == everyone and visits == 44
+        done = body.get("clients_registered") == everyone and visits == 44 + MOVED
         return body if done else None
 
     plain = await eventually(counted, timeout_s=60, what="reporting counted the county")
     lines = {line["region"]: line["summary"] for line in plain["breakdown"]}
-    assert list(lines) == [COUNTY, COUNTY + "001001", COUNTY + "002001"]
+    assert list(lines) == [COUNTY, COUNTY + "001001", COUNTY + "002001", COUNTY + "003001"]
+    assert sum(lines[COUNTY + "003001"]["visits_by_service"].values()) == MOVED
     assert lines[COUNTY]["clients_registered"] == 3  # the county office's own line
     for figure in ("workers_total", "clients_registered", "clients_served", "visit_minutes"):
         assert plain[figure] == sum(line[figure] for line in lines.values()), figure
