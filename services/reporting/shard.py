@@ -11,6 +11,9 @@ subjects; a new one is added, and caught up from the start, when it appears), pl
 - every `agency-registered` event, from every region: the shard knows each agency's
   region (to refuse, and to point a caller to the right instance), and an agency that
   moves in is recognised;
+- every `period-approved` (SPEC 3.9), from every region: an approval goes under a region
+  prefix token (`events.2224.reporting.period-approved`), never an agency's full code, and
+  a shard keeps them all (reads are refused outside its regions, as for any question);
 - every event under `unassigned` (agencies whose registration intake did not know yet):
   like the unsharded instance, a shard keeps them and counts them for the agency's region
   once it is registered; a shard never answers for regions outside its own, so an agency
@@ -31,6 +34,7 @@ from shared.subjects import UNASSIGNED_REGION
 
 REGISTRATION = "agency-registered"
 REGISTRATIONS = f"events.*.*.{REGISTRATION}"
+FROM_EVERY_REGION = (REGISTRATION, "period-approved")
 
 
 @dataclass(frozen=True)
@@ -61,12 +65,12 @@ class Shard:
         return {t for t in seen if t != UNASSIGNED_REGION and self.covers(t)}
 
     def filter_subjects(self, tokens: Iterable[str], event_types: Sequence[str]) -> list[str]:
-        """The durable's filters. NATS refuses overlapping filters, so registrations (taken
-        from every region) are left out of the per-region lists."""
-        types = [t for t in event_types if t != REGISTRATION]
+        """The durable's filters. NATS refuses overlapping filters, so registrations and
+        approvals (taken from every region) are left out of the per-region lists."""
+        types = [t for t in event_types if t not in FROM_EVERY_REGION]
         if not self.sharded:
             return [f"events.*.*.{t}" for t in event_types]
-        out = [REGISTRATIONS] if REGISTRATION in event_types else []
+        out = [f"events.*.*.{t}" for t in FROM_EVERY_REGION if t in event_types]
         for token in sorted({UNASSIGNED_REGION, *tokens}):
             out += [f"events.{token}.*.{t}" for t in types]
         return out

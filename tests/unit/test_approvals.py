@@ -15,6 +15,7 @@ from services.reporting.approvals.domain import (
     may_approve,
 )
 from services.reporting.kpis import KPIS
+from services.reporting.shard import Shard
 from shared.errors import Forbidden
 from shared.tokens import Principal
 
@@ -89,3 +90,15 @@ def test_the_difference_names_what_changed_per_kpi() -> None:
         "milestones": {"added": [milestone], "removed": []},
     }
     assert difference(approved, approved) == {}
+
+
+def test_a_shard_takes_approvals_from_every_region() -> None:
+    """An approval goes under a region prefix token (events.2224.reporting...), which no
+    shard's per-region filter names."""
+    types = ("agency-registered", "visit-logged", "period-approved")
+    assert Shard(("22",)).filter_subjects({"222405"}, types) == [
+        "events.*.*.agency-registered",
+        "events.*.*.period-approved",
+        "events.222405.*.visit-logged",
+        "events.unassigned.*.visit-logged",
+    ]
