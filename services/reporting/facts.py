@@ -13,6 +13,7 @@ from shared.events import (
     AgencyRegistered,
     Canonical,
     CertificationObtained,
+    CertificationRevoked,
     ClientProfile,
     MilestoneReached,
     PairingEstablished,
@@ -53,6 +54,10 @@ def _worker(e: Canonical, p: WorkerRegistered) -> Row:
 
 def _certification(e: Canonical, p: CertificationObtained) -> Row:
     return (p.worker_id, p.licence, p.obtained_on)
+
+
+def _revocation(e: Canonical, p: CertificationRevoked) -> Row:
+    return (p.worker_id, p.licence, p.revoked_on)
 
 
 def _project(e: Canonical, p: ProjectStarted) -> Row:
@@ -151,6 +156,11 @@ FACTS: dict[str, Fact] = {
         "certification_facts",
         ("worker_id", "licence", "obtained_on"),
         _certification,
+    ),
+    "certification-revoked": Fact(
+        "revocation_facts",
+        ("worker_id", "licence", "revoked_on"),
+        _revocation,
     ),
     "project-started": Fact(
         "project_facts",

@@ -139,6 +139,7 @@ def events(draw: st.DrawFn) -> dict[str, Any]:
                 "pairing-established",
                 "worker-registered",
                 "certification-obtained",
+                "certification-revoked",
                 "project-started",
                 "client-registered",
                 "visit-logged",
@@ -186,6 +187,10 @@ def events(draw: st.DrawFn) -> dict[str, Any]:
     elif kind == "certification-obtained":
         licence = draw(st.sampled_from(["none", "assistant", "intermediate"]))
         payload = {"worker_id": draw(ids), "licence": licence, "obtained_on": day.isoformat()}
+    elif kind == "certification-revoked":
+        licence = draw(st.sampled_from(["assistant", "intermediate", "senior"]))
+        payload = {"worker_id": draw(ids), "licence": licence, "revoked_on": day.isoformat(),
+                   "reason": "r"}  # fmt: skip
     elif kind == "project-started":
         payload = {
             "project_id": draw(st.sampled_from(["j1", "j2"])),

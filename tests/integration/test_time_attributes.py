@@ -215,3 +215,34 @@ def test_the_plain_recomputation_follows_the_same_rules(database: str) -> None:
         return [d.line() for d in outcome.differences]
 
     assert asyncio.run(run()) == []
+
+
+def _revocation(licence: str, on: str) -> dict[str, Any]:
+    payload = {"worker_id": "w1", "licence": licence, "revoked_on": on, "reason": "expired"}
+    return _event("certification-revoked", "mover", f"{on}T09:00:00+08:00", payload)
+
+
+def test_a_revocation_takes_the_licence_away_from_its_day(database: str) -> None:
+    events = _canonical(
+        [
+            _agency("222405", "2019-01-01T09:00:00+08:00"),
+            _worker("none", "2019-01-10T09:00:00+08:00"),
+            _certification("assistant", "2019-06-01"),
+            _revocation("intermediate", "2020-01-01"),  # not the licence held: no effect
+            _revocation("assistant", "2020-06-01"),
+            _certification("intermediate", "2021-06-01"),  # a new licence counts again
+        ]
+    )
+    licensed = {
+        year: _served(database, events, start=date(year, 1, 1), end=date(year, 12, 31))[
+            "workers_licensed"
+        ]
+        for year in (2019, 2020, 2021)
+    }
+    assert licensed == {2019: 1, 2020: 0, 2021: 1}
+    y2020 = PlainScope(start=date(2020, 1, 1), end=date(2020, 5, 31))
+    assert kpis(History(events), y2020, TODAY)["workers_licensed"] == 1  # before revoked_on
+    [before] = asyncio.run(
+        _figures(database, events, [Scope(start=date(2020, 1, 1), end=date(2020, 5, 31))])
+    )
+    assert before["workers_licensed"] == 1
