@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import AwareDatetime
 
 from services.reporting import export, workbook
 from services.reporting.approvals.usecases import Approvals
@@ -39,6 +40,14 @@ Suppress = Annotated[
     bool, Query(description="hide counts of 1 to 4 (and what would reveal them): for exports")
 ]
 Breakdown = Annotated[Literal["month", "quarter", "year", "region"] | None, Query()]
+AsOf = Annotated[
+    AwareDatetime | None,
+    Query(
+        description="the figures as they stood when intake had recorded the events up to this"
+        " moment (with its offset, + written %2B); the answer's as_of is never later than"
+        " what reporting has applied (docs/kpis.md)",
+    ),
+]
 
 
 def _caller(request: Request) -> tuple[Reports, Principal]:
@@ -67,6 +76,7 @@ class SummaryQuery:
     end: Annotated[date | None, Query(alias="to")] = None
     breakdown: Breakdown = None
     suppress: Suppress = False
+    as_of: AsOf = None
 
     async def answer(self, request: Request) -> tuple[Scope, dict[str, Any]]:
         """The authorized scope and its summary (suppressed if asked)."""
@@ -75,6 +85,7 @@ class SummaryQuery:
         scope = await reports.scope(
             principal, self.region, self.agency, self.pairing, self.project, self.start, self.end
         )
+        scope = replace(scope, as_of=self.as_of)
         body = await reports.summary(scope, self.breakdown)
         return scope, suppress_report(body) if self.suppress else body
 

@@ -75,6 +75,9 @@ class SummaryScope(Answer):
     project: str | None
     from_: date | None = Field(alias="from")
     to: date
+    as_of: datetime | None = Field(
+        default=None, description="the moment asked for with ?as_of (SPEC 3.7), if any"
+    )
 
 
 class BreakdownLine(Answer):

@@ -235,6 +235,7 @@ def _describe(scope: Scope) -> dict[str, Any]:
         "project": scope.project,
         "from": scope.start.isoformat() if scope.start else None,
         "to": end.isoformat(),
+        **({"as_of": scope.as_of.isoformat()} if scope.as_of else {}),
     }
 
 
