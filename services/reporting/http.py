@@ -193,11 +193,11 @@ def _label(*parts: str | None) -> str:
     operation_id="getPairingReportXlsx",
     responses={200: {"content": {XLSX: {}}, "description": "the workbook"}},
 )
-async def pairing_xlsx(request: Request, pairing_id: str) -> Response:
+async def pairing_xlsx(request: Request, pairing_id: str, as_of: AsOf = None) -> Response:
     reports, principal = _caller(request)
     if not re.fullmatch(IDENT_PATTERN, pairing_id):
         raise NotFound("no such pairing")
-    report = await reports.pairing(principal, pairing_id)
+    report = await reports.pairing(principal, pairing_id, as_of)
     return Response(
         workbook.pairing_workbook(report),
         media_type=XLSX,
@@ -211,11 +211,11 @@ async def pairing_xlsx(request: Request, pairing_id: str) -> Response:
     response_model=PairingReport,
     responses=error_responses(403, 404),
 )
-async def get_pairing_report(request: Request, pairing_id: str) -> Response:
+async def get_pairing_report(request: Request, pairing_id: str, as_of: AsOf = None) -> Response:
     reports, principal = _caller(request)
     if not re.fullmatch(IDENT_PATTERN, pairing_id):
         raise NotFound("no such pairing")
-    return json_response(await reports.pairing(principal, pairing_id))
+    return json_response(await reports.pairing(principal, pairing_id, as_of))
 
 
 @router.get(

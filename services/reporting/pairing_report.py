@@ -8,6 +8,8 @@ from typing import Any
 
 import asyncpg
 
+from services.reporting.basis import Basis, relations
+from services.reporting.summary import workers_licensed_on
 from shared.programme import ProgrammeYear, programme_years
 
 
@@ -22,24 +24,15 @@ def year_line(year: ProgrammeYear, staff_days: int) -> dict[str, Any]:
     }
 
 
-_LICENSED_AS_OF = """
-SELECT count(*) AS total,
-       count(*) FILTER (WHERE licence <> 'none' OR EXISTS (
-           SELECT 1 FROM certification_facts c
-           WHERE c.agency_id = w.agency_id AND c.worker_id = w.worker_id
-             AND NOT c.retracted AND c.licence <> 'none' AND c.obtained_on <= $2)) AS licensed
-FROM current_workers w WHERE agency_id = ANY($1::text[]) AND registered_on <= $2
-"""
-
-
 async def pairing_report(
-    conn: asyncpg.Connection, pairing_id: str, today: date
+    conn: asyncpg.Connection, pairing_id: str, today: date, basis: Basis = Basis()
 ) -> dict[str, Any] | None:
     """The pairing's figures as they stand on `today` (a China date), or None if unknown.
     An ended pairing's figures stop at its `ends_on`: what its agencies do afterwards is
-    no longer the pairing's work."""
+    no longer the pairing's work. `basis`: as of a moment (SPEC 3.7), else live."""
+    r = relations(basis)
     pairing = await conn.fetchrow(
-        "SELECT * FROM current_pairings WHERE pairing_id = $1", pairing_id
+        f"SELECT * FROM {r['current_pairings']} p WHERE pairing_id = $1", pairing_id
     )
     if pairing is None:
         return None
@@ -52,9 +45,9 @@ async def pairing_report(
     ):
         first, last = year.first, year.last
         days = await conn.fetchval(
-            "SELECT count(DISTINCT (worker_id, day)) FROM dispatch_facts,"
+            f"SELECT count(DISTINCT (worker_id, day)) FROM {r['dispatches']} d,"
             " generate_series(greatest(from_date, $2), least(to_date, $3), interval '1 day') day"
-            " WHERE NOT superseded AND pairing_id = $1 AND agency_id = ANY($4)"
+            " WHERE pairing_id = $1 AND agency_id = ANY($4)"
             " AND from_date <= $3 AND to_date >= $2",
             pairing_id,
             first,
@@ -63,20 +56,21 @@ async def pairing_report(
         )
         years.append(year_line(year, int(days)))
     incubated = await conn.fetch(
-        "SELECT agency_id, registered_on FROM current_agencies WHERE incubated_by = $1"
+        f"SELECT agency_id, registered_on FROM {r['current_agencies']} g WHERE incubated_by = $1"
         " AND registered_on <= $2 ORDER BY registered_on",
         pairing_id,
         today,
     )
     projects = await conn.fetch(
-        "SELECT project_id, agency_id, starts_on FROM current_projects WHERE pairing_id = $1"
+        f"SELECT project_id, agency_id, starts_on FROM {r['current_projects']} j"
+        " WHERE pairing_id = $1"
         " AND starts_on <= $2 ORDER BY starts_on",
         pairing_id,
         today,
     )
     milestones = await conn.fetch(
-        "SELECT milestone, reached_on FROM milestone_facts WHERE NOT superseded"
-        " AND pairing_id = $1 AND agency_id = ANY($2) AND reached_on <= $3 ORDER BY reached_on",
+        f"SELECT milestone, reached_on FROM {r['milestones']} m"
+        " WHERE pairing_id = $1 AND agency_id = ANY($2) AND reached_on <= $3 ORDER BY reached_on",
         pairing_id,
         sides,
         today,
@@ -114,17 +108,17 @@ async def pairing_report(
             for r in milestones
         ],
         "assisted_licence_rate": {
-            "at_start": await _licence_rate(conn, assisted, pairing["starts_on"]),
-            "now": await _licence_rate(conn, assisted, today),
+            "at_start": await _licence_rate(conn, assisted, pairing["starts_on"], basis),
+            "now": await _licence_rate(conn, assisted, today, basis),
         },
     }
 
 
 async def _licence_rate(
-    conn: asyncpg.Connection, agencies: list[str], as_of: date
+    conn: asyncpg.Connection, agencies: list[str], as_of: date, basis: Basis
 ) -> dict[str, Any]:
-    row = await conn.fetchrow(_LICENSED_AS_OF, agencies, as_of)
-    total, licensed = row["total"], row["licensed"]
+    """Licences as they stood on `as_of` (summary.workers_licensed_on, SPEC 3.6 "Time")."""
+    total, licensed = await workers_licensed_on(conn, agencies, as_of, basis)
     return {
         "as_of": as_of.isoformat(),
         "workers": total,

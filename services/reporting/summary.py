@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 
 from services.reporting import kpis
-from services.reporting.basis import relations
+from services.reporting.basis import Basis, relations
 from services.reporting.placement import (
     FAR_PAST,
     Placed,
@@ -41,6 +41,7 @@ __all__ = [
     "staff_days_target",
     "summary",
     "with_region",
+    "workers_licensed_on",
 ]
 
 # A pairing's dispatches, trainings and milestones count only when one of its two sides
@@ -374,3 +375,22 @@ def _kind(row: asyncpg.Record) -> str:
 
 def with_region(scope: Scope, region: str) -> Scope:
     return replace(scope, region=region)
+
+
+async def workers_licensed_on(
+    conn: asyncpg.Connection, agencies: list[str], day: date, basis: Basis = Basis()
+) -> tuple[int, int]:
+    """The workers of `agencies` registered by `day` and, of them, those holding a licence
+    on `day` (SPEC 3.6 "Time": the licence as it stood then, revocations included): the
+    licence rate of a pairing's report, at its start and now."""
+    row = await conn.fetchrow(
+        "WITH params AS (SELECT $1::text[] AS agencies, $2::date AS unused, $3::date AS day)"
+        " SELECT count(*) AS total, count(*) FILTER (WHERE licensed) AS licensed"
+        f" FROM {relations(basis)['worker_licences']} w"
+        " WHERE worker_agency = ANY($1::text[]) AND first_on <= $3",
+        agencies,
+        day,
+        day,
+    )
+    assert row is not None
+    return int(row["total"]), int(row["licensed"])

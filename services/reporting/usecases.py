@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -13,7 +13,7 @@ import orjson
 from nats.js import JetStreamContext
 
 from services.reporting import access
-from services.reporting.basis import agency_periods
+from services.reporting.basis import Basis, agency_periods
 from services.reporting.pairing_report import pairing_report
 from services.reporting.periods import buckets, child_length, period_range
 from services.reporting.placement import named_agencies
@@ -134,7 +134,9 @@ class Reports:
             out.append({"region": line, "summary": await summary(conn, own)})
         return out
 
-    async def pairing(self, principal: Principal, pairing_id: str) -> dict[str, Any]:
+    async def pairing(
+        self, principal: Principal, pairing_id: str, as_of: datetime | None = None
+    ) -> dict[str, Any]:
         async with self.pool.acquire() as conn:
             members = await pairing_members(conn, pairing_id)
             if not members:
@@ -157,7 +159,7 @@ class Reports:
                 raise Forbidden(
                     f"pairing {pairing_id!r}: only its two sides, its province and admin read it"
                 )
-            body = await pairing_report(conn, pairing_id, self.today())
+            body = await pairing_report(conn, pairing_id, self.today(), Basis(as_of))
         if body is None:
             raise NotFound(f"no pairing {pairing_id!r}")
         return body

@@ -15,6 +15,8 @@ import pytest
 
 from services.reporting import projections
 from services.reporting.app import MIGRATIONS, SHARED_TABLES
+from services.reporting.basis import Basis
+from services.reporting.pairing_report import pairing_report
 from services.reporting.reconcile.plain import History, kpis
 from services.reporting.reconcile.plain import Scope as PlainScope
 from services.reporting.reconcile.run import reconcile
@@ -246,3 +248,40 @@ def test_a_revocation_takes_the_licence_away_from_its_day(database: str) -> None
         _figures(database, events, [Scope(start=date(2020, 1, 1), end=date(2020, 5, 31))])
     )
     assert before["workers_licensed"] == 1
+
+
+def test_a_pairings_licence_rate_at_start_is_as_it_stood_then(database: str) -> None:
+    """The assisted side's worker was unlicensed when the pairing started (2019-05-06);
+    re-registered licensed in 2021, the rate "at start" stays 0 and "now" is 1. As of a
+    moment before the re-registration was recorded, "now" is 0 as well."""
+    pairing = _event(
+        "pairing-established",
+        "helper",
+        "2019-05-06T09:00:00+08:00",
+        {"pairing_id": "p1", "assisting_agency_id": "helper", "assisted_agency_id": "mover",
+         "starts_on": "2019-05-06",
+         "targets": {"staff_days_per_year": 40, "agencies_to_incubate": 1,
+                     "projects_to_undertake": 1}},
+    )  # fmt: skip
+    events = _canonical(
+        [
+            _agency("222405", "2019-01-01T09:00:00+08:00"),
+            pairing,
+            _worker("none", "2019-01-10T09:00:00+08:00"),
+            _worker("senior", "2021-01-06T09:00:00+08:00"),
+        ]
+    )
+
+    async def rates(basis: Basis) -> tuple[Any, Any]:
+        pool = await _apply(database, events)
+        try:
+            async with pool.acquire() as conn:
+                body = await pairing_report(conn, "p1", TODAY, basis)
+        finally:
+            await pool.close()
+        assert body is not None
+        rate = body["assisted_licence_rate"]
+        return rate["at_start"]["licensed"], rate["now"]["licensed"]
+
+    assert asyncio.run(rates(Basis())) == (0, 1)
+    assert asyncio.run(rates(Basis(events[-1].recorded_at - timedelta(seconds=1)))) == (0, 0)
