@@ -6,19 +6,19 @@ no one. A rate built from a hidden count is hidden.
 
 Complementary: a reader subtracts. disclosure.py writes down every relation a reader can
 form between the report's cells (a part and its whole, a map and its total, breakdown
-lines and the report's own line, a stock in consecutive periods). Then, plainly:
-repeat until no relation gives anything away — take a relation that does, hide its
-smallest non-zero shown cell. A relation gives a cell away when, from it alone, a reader
- - works out a hidden cell exactly (it is the relation's only unknown), or
- - learns that a small cell (1 to 4, hidden or derived such as workers − licensed) is
-   between 1 and 4, knowing only that a hidden cell is at least 1 and a derived one at
-   least 0 (a "<5" may be a larger cell hidden to protect a small one), or
- - works out a small cell exactly by taking every "<5" at its word (at most 4).
-Each step hides one more cell, so it ends; tests/unit/test_suppression.py attacks the
+lines and the report's own line, a stock in consecutive periods). A relation gives a
+cell away when a reader, knowing only that a hidden cell is at least 1 and a derived one
+(workers − licensed) at least 0 (a "<5" may be a larger cell hidden to protect a small
+one), works out a hidden cell exactly, or a small cell (1 to 4, hidden or derived)
+exactly or to within 1..4. Then, plainly:
+ 1. relation by relation, while one gives a cell away, hide its smallest non-zero shown
+    cell (here also for a reader who takes every "<5" at its word: at most 4);
+ 2. with all relations together (disclosure.narrowed), while a cell is still given away,
+    hide the smallest non-zero shown cell of a relation it is in; back to 1.
+Each step hides one more cell, so it ends. tests/unit/test_suppression.py attacks the
 result with every relation and every pair of relations.
 
-Every hidden cell reads "<5", the second cells too (they may be larger): a reader cannot
-tell which cells are small.
+Every hidden cell reads "<5", the second cells too: a reader cannot tell which are small.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def _leaking(cells: Table, hidden: set[Cell], known: dict[Cell, tuple[float, flo
 
 def _nearest_shown(cells: Table, cell: Cell, hidden: set[Cell]) -> Cell | None:
     """The smallest shown non-zero cell of the relations `cell` is in; if they have none,
-    of the relations their unknown cells are in, and so on outwards."""
+    of the relations their other unknown cells are in, and so on outwards."""
     relations_of = cells.relations_of
     seen, frontier = {cell}, [cell]
     while frontier:
@@ -161,7 +161,8 @@ def _nearest_shown(cells: Table, cell: Cell, hidden: set[Cell]) -> Cell | None:
         shown = _shown(cells, among, hidden)
         if shown:
             return min(shown)[1]
-        frontier = [c for c in dict.fromkeys(among) if c not in seen]
+        unknown = (c for c in among if c in hidden or c in cells.derived)
+        frontier = [c for c in dict.fromkeys(unknown) if c not in seen]
         seen |= set(frontier)
     return None
 
