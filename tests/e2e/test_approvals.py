@@ -164,6 +164,16 @@ async def test_late_visits_show_against_an_approved_quarter_and_survive_a_rebuil
         check=True,
     )
     assert await _stored_figures(demo_stack, pg_url, approval_id) == stored
+    # Approvals on the stream change no figure the plain recomputation checks.
+    reconciled = subprocess.run(
+        [sys.executable, "-m", "deploy.cli", "reporting", "reconcile", "--region", "2224"],
+        env=demo_stack.service_env("reporting"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert reconciled.returncode == 0, reconciled.stdout[-3000:] + reconciled.stderr[-3000:]
     rebuilt = _get(demo_stack, jilin, f"/{approval_id}").json()
     assert rebuilt == shown
 
