@@ -3,7 +3,6 @@ outcome is, and how the answer is shaped."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 from dataclasses import dataclass, field
@@ -52,16 +51,25 @@ class Submission:
         value = self.raw.get("event_id") if isinstance(self.raw, dict) else None
         return value if isinstance(value, str) else None
 
-    # Cached: a request asks each event's keys a dozen times, and the event never changes.
-    @functools.cached_property
-    def key(self) -> tuple[str, str]:
-        assert self.event is not None
-        return self.event.agency_id, self.event.event_id
+    # Computed once (a request asks each event's keys a dozen times; the event never
+    # changes). Plain attributes: functools.cached_property takes a lock on every read.
+    _key: tuple[str, str] | None = field(default=None, init=False, repr=False)
+    _business_key: tuple[str, str] | None = field(default=None, init=False, repr=False)
 
-    @functools.cached_property
+    def __post_init__(self) -> None:
+        if self.event is not None:
+            self._key = self.event.agency_id, self.event.event_id
+            self._business_key = business_key(self.event.agency_id, self.event.payload)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        assert self._key is not None, "valid events only"
+        return self._key
+
+    @property
     def business_key(self) -> tuple[str, str] | None:
-        assert self.event is not None
-        return business_key(self.event.agency_id, self.event.payload)
+        assert self._key is not None, "valid events only"
+        return self._business_key
 
     def result(self) -> dict[str, Any]:
         out: dict[str, Any] = {
