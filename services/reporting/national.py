@@ -3,9 +3,17 @@ for the regions it serves (`qianshou reporting national`).
 
 Shards serve disjoint regions and an agency is in one region, so counts and distinct
 clients add up; the licensed rate is recomputed from the sums; `as_of` is the oldest of
-the shards' (the national figure is only as fresh as its slowest shard). Figures that
-belong to a pairing (pairings_active, staff_days_target, milestones) count once for each
-side's region, exactly as adding one instance's region summaries would.
+the shards' (the national figure is only as fresh as its slowest shard). An agency without
+a registration in force counts in no region, and so not in the nation either (SPEC 3.6
+"Unregistered agencies"; `GET /v1/reports/unassigned` lists it): the regions add up to the
+unsharded instance's national summary.
+
+A pairing's figures (pairings_active, staff_days_target, its trainings, staff-days and
+milestones) count in every region that holds one of its two sides, once per region, and
+once in the unsharded national summary. Milestones are listed by pairing, so a milestone
+seen in both sides' regions is listed once here; the other pairing figures are sums, and a
+pairing whose sides are in two of the regions asked counts in each of them (as adding up
+those regions' summaries by hand would).
 """
 
 from __future__ import annotations
@@ -31,10 +39,11 @@ def add_up(summaries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
                     as_of.append(str(value))
                 continue
             total[key] = _add(total.get(key), value)
-    if "milestones" in total:
-        total["milestones"] = sorted(
-            total["milestones"], key=lambda m: (m["pairing_id"], m["milestone"], m["reached_on"])
-        )
+    if "milestones" in total:  # once, though both sides' regions list it
+        unique = {
+            (m["pairing_id"], m["milestone"], m["reached_on"]): m for m in total["milestones"]
+        }
+        total["milestones"] = [unique[k] for k in sorted(unique)]
     if "workers_total" in total:
         workers, licensed = total["workers_total"], total.get("workers_licensed", 0)
         total["licensed_rate"] = round(licensed / workers, 4) if workers else None

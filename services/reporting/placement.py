@@ -120,16 +120,20 @@ async def named_agencies(conn: asyncpg.Connection, scope: Scope) -> set[str] | N
 async def place(conn: asyncpg.Connection, scope: Scope) -> Placed:
     """The scope's agencies at the period's end and over its days (see the module doc)."""
     named = await named_agencies(conn, scope)
-    if not scope.region:
-        agencies = None if named is None else sorted(named)
+    if not scope.region and named is not None:
+        agencies = sorted(named)
         return Placed(agencies, agencies)
+    # A scope naming nothing is the nation: every region, so an agency without a
+    # registration (never registered, or retracted) counts in it no more than in any region
+    # (SPEC 3.6 "Unregistered agencies"), and the provinces add up to the nation.
+    region = scope.region or ""
     start, end = scope.bounds()
     rows = await conn.fetch(
         "SELECT agency_id, inside, valid_from, valid_to FROM ("
         " SELECT agency_id, valid_from, valid_to, region_code LIKE $1 AS inside,"
         " bool_or(region_code LIKE $1) OVER (PARTITION BY agency_id) AS ever"
         f" FROM {agency_periods(scope.basis)} p) x WHERE ever",
-        scope.region if scope.region_exact else scope.region + "%",
+        region if scope.region_exact else region + "%",
     )
     spans: dict[str, list[tuple[bool, date, date]]] = {}
     for r in rows:

@@ -85,6 +85,23 @@ def _on_the_day(agency: str, day: str) -> str:
     )
 
 
+def _of_pairing(fact: str, day: str) -> str:
+    """Where a pairing's training, dispatch or milestone (`fact`, joined to its pairing as
+    `pp`) counts on `day` (docs/kpis.md): like the pairing's target, in a scope that held
+    either of the pairing's two sides that day (once, however many it holds), when a side
+    reported it; in a pairing scope, that pairing's. Until its pairing is known (or once
+    that is retracted) it counts for the agency that reported it."""
+    sides = "(pp.assisting_agency_id, pp.assisted_agency_id)"
+    return f"""(CASE WHEN $4::text IS NOT NULL THEN {fact}.pairing_id = $4 AND {fact}.agency_id IN {sides}
+  WHEN pp.pairing_id IS NULL THEN {_on_the_day(fact + ".agency_id", day)}
+  ELSE {fact}.agency_id IN {sides} AND ({_on_the_day("pp.assisting_agency_id", day)}
+                                        OR {_on_the_day("pp.assisted_agency_id", day)}) END)"""
+
+
+def _with_pairing(relation: str, alias: str) -> str:
+    return f"{relation} {alias} LEFT JOIN {{current_pairings}} pp ON pp.pairing_id = {alias}.pairing_id"
+
+
 def _client_of_projects(client_agency: str, client: str, day: str) -> str:
     """The client was in the scope's project (or the pairing's projects) on `day`."""
     return (
@@ -174,23 +191,19 @@ GROUP BY kind
 """
 
 _TRAININGS = f"""
-SELECT kind, count(*) AS held, sum(attendances) AS attendances, sum(hours) AS hours
-FROM {{trainings}} t
-WHERE ($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}
-       OR $4::text IS NULL AND {_on_the_day("agency_id", "held_on")})
-  AND held_on BETWEEN $2 AND $3
-GROUP BY kind
+SELECT t.kind, count(*) AS held, sum(t.attendances) AS attendances, sum(t.hours) AS hours
+FROM {_with_pairing("{trainings}", "t")}
+WHERE {_of_pairing("t", "t.held_on")} AND t.held_on BETWEEN $2 AND $3
+GROUP BY t.kind
 """
 
 # Each (pairing, worker, day) once, however dispatches overlap (SPEC 3.6).
 _STAFF_DAYS = f"""
 SELECT count(*) AS days FROM (
-  SELECT DISTINCT pairing_id, worker_id, day
-  FROM {{dispatches}} d,
-       generate_series(greatest(from_date, $2), least(to_date, $3), interval '1 day') AS day
-  WHERE ($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}
-         OR $4::text IS NULL AND {_on_the_day("agency_id", "day::date")})
-    AND from_date <= $3 AND to_date >= $2) x
+  SELECT DISTINCT d.pairing_id, d.worker_id, day
+  FROM {_with_pairing("{dispatches}", "d")},
+       generate_series(greatest(d.from_date, $2), least(d.to_date, $3), interval '1 day') AS day
+  WHERE {_of_pairing("d", "day::date")} AND d.from_date <= $3 AND d.to_date >= $2) x
 """
 
 # The pairings whose staff-days target the period shares (shared/programme.py prorates).
@@ -213,11 +226,9 @@ def staff_days_target(
 
 
 _MILESTONES = f"""
-SELECT pairing_id, milestone, reached_on FROM {{milestones}} m
-WHERE ($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}
-       OR $4::text IS NULL AND {_on_the_day("agency_id", "reached_on")})
-  AND reached_on BETWEEN $2 AND $3
-ORDER BY reached_on, pairing_id, milestone
+SELECT m.pairing_id, m.milestone, m.reached_on FROM {_with_pairing("{milestones}", "m")}
+WHERE {_of_pairing("m", "m.reached_on")} AND m.reached_on BETWEEN $2 AND $3
+ORDER BY m.reached_on, m.pairing_id, m.milestone
 """
 
 _SLOTS = f"""
@@ -332,7 +343,8 @@ async def _totalled(
     fetch: Any, scope: Scope, placed: Placed, end: date, fact: str, facts_query: str
 ) -> list[Any]:
     """Rows of `facts_query`, from the totals when they answer the scope exactly."""
-    by_pairing = fact != "activity_facts" and scope.pairing is not None
+    # A pairing's trainings count by its sides' regions, which totals by sender cannot say.
+    by_pairing = fact != "activity_facts"
     by_project = fact == "activity_facts" and (scope.project or scope.pairing) is not None
     if _rollups_answer(scope, placed) and not by_pairing and not by_project:
         rows = await fetch(

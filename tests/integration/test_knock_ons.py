@@ -16,6 +16,7 @@ import pytest
 
 from services.reporting import projections
 from services.reporting.app import MIGRATIONS, SHARED_TABLES
+from services.reporting.national import add_up
 from services.reporting.pairing_report import pairing_report
 from services.reporting.reconcile.run import reconcile
 from services.reporting.summary import Scope, summary
@@ -92,10 +93,12 @@ def retraction(target: dict[str, Any]) -> dict[str, Any]:
     return event("event-retracted", payload, target["agency_id"])
 
 
-def dispatch(n: int, from_date: str, to_date: str, sender: str = "lanxing") -> dict[str, Any]:
+def dispatch(
+    n: int, from_date: str, to_date: str, sender: str = "lanxing", pairing_id: str = PAIRING
+) -> dict[str, Any]:
     payload = {
         "dispatch_id": f"d{n}",
-        "pairing_id": PAIRING,
+        "pairing_id": pairing_id,
         "worker_id": "w1",
         "from_date": from_date,
         "to_date": to_date,
@@ -192,6 +195,13 @@ class Reporting:
         conn = await asyncpg.connect(self.url)
         try:
             return await summary(conn, Scope(today=TODAY, **scope))
+        finally:
+            await conn.close()
+
+    async def unassigned(self) -> int:
+        conn = await asyncpg.connect(self.url)
+        try:
+            return int(await conn.fetchval(projections.UNASSIGNED_COUNT))
         finally:
             await conn.close()
 
@@ -299,6 +309,84 @@ def test_training_hours_agree_so_far_and_in_a_period_after_a_retraction(database
         so_far = await r.summary()
         bounded = await r.summary(start=date(2019, 1, 1), end=date(2019, 12, 31))
         assert so_far["training_hours"] == bounded["training_hours"] == 2.66
+        await r.reconciles()
+
+    run(go, database)
+
+
+def _figures(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k != "as_of"}
+
+
+def test_the_provinces_add_up_to_the_nation_after_a_registration_is_retracted(
+    database: str,
+) -> None:
+    """SPEC 3.6 "Unregistered agencies": an agency with no registration in force counts in
+    no region and not in the national figures either (GET /v1/reports/unassigned lists
+    it), so the provinces add up to the nation, before and after the retraction."""
+
+    async def go(r: Reporting) -> None:
+        gone = registration("gone", "220104", "assisted")
+        beijing = registration("bj", "110101", "assisting")
+        await r.apply(*JILIN, beijing, gone, established())
+        work = [
+            *(client(a, f"c-{a}") for a in ("lanxing", "wenhua", "bj", "gone")),
+            *(visit(a, f"c-{a}", 30) for a in ("lanxing", "wenhua", "bj", "gone")),
+            *(worker(a, f"w-{a}", "assistant") for a in ("lanxing", "bj", "gone")),
+            dispatch(1, "2019-06-01", "2019-06-10"),
+            training(1, 2.5),
+            milestone("systems-established", "2019-12-20"),
+        ]
+        await r.apply(*work)
+
+        async def provinces_and_nation() -> tuple[dict[str, Any], dict[str, Any]]:
+            provinces = [await r.summary(region=p) for p in ("11", "22")]
+            return _figures(add_up(provinces)), _figures(await r.summary())
+
+        summed, nation = await provinces_and_nation()
+        assert summed == nation and nation["clients_registered"] == 4
+        await r.apply(retraction(gone))
+        summed, nation = await provinces_and_nation()
+        assert nation["clients_registered"] == 3 and nation["workers_total"] == 2
+        assert sum(nation["visits_by_service"].values()) == 3
+        assert summed == nation
+        assert await r.unassigned() == 1  # visible, never silent
+        await r.reconciles()
+
+    run(go, database)
+
+
+def test_a_pairings_figures_count_in_each_sides_region_once(database: str) -> None:
+    """The target, the dispatches, trainings and milestones of a pairing follow one rule:
+    they count in every scope that holds either side, once, and once in the nation."""
+
+    async def go(r: Reporting) -> None:
+        await r.apply(
+            *JILIN,
+            established(),
+            dispatch(1, "2019-06-01", "2019-06-10"),
+            dispatch(2, "2019-06-05", "2019-06-12", sender="wenhua"),  # overlaps: 12 days
+            training(1, 1.333),
+            milestone("systems-established", "2019-12-20"),
+            # a dispatch of a pairing nobody established: its sender's only
+            dispatch(3, "2019-07-01", "2019-07-02", sender="wenhua", pairing_id="p9"),
+        )
+        year = {"start": date(2019, 5, 6), "end": date(2020, 5, 5)}
+        for region in ("2201", "2224", "22", None):
+            figures = await r.summary(region=region, **year)
+            assert figures["pairings_active"] == 1, region
+            assert figures["staff_days_target"] == 40.0, region
+            # p9's two days are wenhua's (2224), not lanxing's (2201)
+            assert figures["staff_days_dispatched"] == (12 if region == "2201" else 14), region
+            assert figures["training_hours"] == 1.33, region
+            assert [m["pairing_id"] for m in figures["milestones"]] == [PAIRING], region
+        so_far = await r.summary(region="2224")
+        assert (so_far["training_hours"], so_far["staff_days_dispatched"]) == (1.33, 14)
+        await r.reconciles()
+        # Retracting the pairing leaves its facts with those who reported them.
+        await r.apply(retraction(established()))
+        assert (await r.summary(region="2224", **year))["staff_days_dispatched"] == 10
+        assert (await r.summary(region="2201", **year))["staff_days_dispatched"] == 10
         await r.reconciles()
 
     run(go, database)

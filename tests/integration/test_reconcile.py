@@ -316,6 +316,6 @@ def test_the_spec_rules_are_switches_of_the_recomputation() -> None:
         "payload": {**first["payload"], "duration_min": 45},
     }
     history = _canonical([first, corrected])
-    assert kpis(History(history, Rules()), Scope(), TODAY)["visit_minutes"] == 75
-    assert kpis(History(history, SPEC), Scope(), TODAY)["visit_minutes"] == 45
+    assert kpis(History(history, Rules()), Scope(agency="a1"), TODAY)["visit_minutes"] == 75
+    assert kpis(History(history, SPEC), Scope(agency="a1"), TODAY)["visit_minutes"] == 45
     assert IMPLEMENTED == SPEC

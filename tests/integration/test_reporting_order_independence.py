@@ -165,4 +165,7 @@ def test_the_rollups_agree_with_the_facts(database: str) -> None:
     pairs = asyncio.run(both())
     assert pairs and any(fast["visits_by_service"] for fast, _ in pairs)
     for fast, slow in pairs:
+        # pairings_active alone is defined apart: "so far" counts those active on its last
+        # day, an explicit start those active on some day of the period (docs/kpis.md)
+        fast.pop("pairings_active"), slow.pop("pairings_active")
         assert fast == slow

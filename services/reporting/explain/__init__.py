@@ -92,9 +92,10 @@ async def explain(
     for name, relation in relations(scope.basis).items():  # the summary's relations
         sql = sql.replace("{" + name + "}", relation)
     spans = placed.partial
+    since = end if chosen.on_last_day and scope.start is None else start
     found = await conn.fetch(
         _PARAMS + _PAGE.format(rows=sql),
-        placed.stock, start, end, scope.pairing, scope.project, projects, placed.whole,
+        placed.stock, since, end, scope.pairing, scope.project, projects, placed.whole,
         [s[0] for s in spans], [s[1] for s in spans], [s[2] for s in spans],
         *after, key, recorded_after, min(max(limit, 1), MAX_LIMIT) + 1,
     )  # fmt: skip

@@ -21,6 +21,7 @@ class Basis:
     adds: str  # what a reader adds up, in words
     places: int | None = None  # the figure is the sum rounded to this many decimals
     prorated: bool = False  # a row's value is its pairing's share of the target (Python)
+    on_last_day: bool = False  # an open period ("so far") counts what holds on its last day
 
 
 ONE = "count of rows (each is worth 1)"
@@ -28,7 +29,7 @@ SUM = "sum of value"
 
 BASES: dict[str, Basis] = {
     "agencies": Basis(stocks.AGENCIES, ONE),
-    "pairings_active": Basis(stocks.PAIRINGS, ONE),
+    "pairings_active": Basis(stocks.PAIRINGS, ONE, on_last_day=True),
     "workers_total": Basis(stocks.WORKERS, ONE),
     "workers_licensed": Basis(stocks.WORKERS_LICENSED, ONE),
     "clients_registered": Basis(stocks.clients(in_difficulty=False), ONE),

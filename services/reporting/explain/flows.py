@@ -5,12 +5,17 @@ value it adds. Same columns and parameters as stocks.py.
 
 from __future__ import annotations
 
-from services.reporting.summary import _FROM_SIDES, _OF_PROJECTS, _VISITS_IN_SCOPE, _agency_filter
+from services.reporting.summary import (
+    _OF_PROJECTS,
+    _VISITS_IN_SCOPE,
+    _agency_filter,
+    _of_pairing,
+    _with_pairing,
+)
 
-# A pairing's trainings, dispatches and milestones: sent by one of its sides in a pairing
-# scope, else by an agency in scope (as the summary reads them).
-_OF_PAIRING = f"($4::text IS NOT NULL AND pairing_id = $4 AND {_FROM_SIDES}" \
-    f" OR $4::text IS NULL AND {_agency_filter()})"  # fmt: skip
+# A pairing's trainings, dispatches and milestones are placed as the summary places them
+# (by either side of their pairing on the fact's day), so their rows name the pairing's
+# facts joined to it as `pp`.
 
 
 def visits(value: str, cell: str = "service") -> str:
@@ -50,12 +55,12 @@ WHERE NOT superseded AND {_agency_filter()} AND held_on BETWEEN $2 AND $3
 
 def trainings(value: str, cell: str = "kind") -> str:
     return f"""
-SELECT {cell} AS cell, agency_id, event_id, 'training-completed' AS type, occurred_at,
-       recorded_at, ({value})::numeric AS value,
-       'training ' || pairing_id || '/' || training_id AS counts,
-       'training_facts' AS history, pairing_id AS ka, training_id AS kb
-FROM training_facts
-WHERE NOT superseded AND {_OF_PAIRING} AND held_on BETWEEN $2 AND $3
+SELECT {cell} AS cell, t.agency_id, t.event_id, 'training-completed' AS type, t.occurred_at,
+       t.recorded_at, ({value})::numeric AS value,
+       'training ' || t.pairing_id || '/' || t.training_id AS counts,
+       'training_facts' AS history, t.pairing_id AS ka, t.training_id AS kb
+FROM {_with_pairing("training_facts", "t")}
+WHERE NOT t.superseded AND {_of_pairing("t", "t.held_on")} AND t.held_on BETWEEN $2 AND $3
 """
 
 
@@ -63,10 +68,13 @@ WHERE NOT superseded AND {_OF_PAIRING} AND held_on BETWEEN $2 AND $3
 # from_date, then event key), so a dispatch is worth the days no earlier one covered.
 STAFF_DAYS = f"""
 WITH d AS (SELECT * FROM dispatch_facts
-           WHERE NOT superseded AND {_OF_PAIRING} AND from_date <= $3 AND to_date >= $2),
-days AS (SELECT DISTINCT ON (pairing_id, worker_id, day) agency_id, event_id
-         FROM d, generate_series(greatest(from_date, $2), least(to_date, $3),
-                                 interval '1 day') AS day
+           WHERE NOT superseded AND from_date <= $3 AND to_date >= $2),
+placed AS (SELECT d.pairing_id, d.worker_id, day, d.from_date, d.agency_id, d.event_id
+           FROM {_with_pairing("d", "d")},
+                generate_series(greatest(d.from_date, $2), least(d.to_date, $3),
+                                interval '1 day') AS day
+           WHERE {_of_pairing("d", "day::date")}),
+days AS (SELECT DISTINCT ON (pairing_id, worker_id, day) agency_id, event_id FROM placed
          ORDER BY pairing_id, worker_id, day, from_date, agency_id, event_id),
 worth AS (SELECT agency_id, event_id, count(*) AS days FROM days GROUP BY 1, 2)
 SELECT '' AS cell, d.agency_id, d.event_id, 'staff-dispatched' AS type, d.occurred_at,
@@ -74,14 +82,16 @@ SELECT '' AS cell, d.agency_id, d.event_id, 'staff-dispatched' AS type, d.occurr
        'dispatch ' || d.pairing_id || '/' || d.dispatch_id AS counts,
        'dispatch_facts' AS history, d.pairing_id AS ka, d.dispatch_id AS kb
 FROM d LEFT JOIN worth USING (agency_id, event_id)
+WHERE (d.agency_id, d.event_id) IN (SELECT agency_id, event_id FROM placed)
 """
 
 MILESTONES = f"""
-SELECT '' AS cell, agency_id, event_id, 'milestone-reached' AS type, occurred_at,
-       recorded_at, 1::numeric AS value, 'milestone ' || pairing_id || '/' || milestone AS counts,
-       'milestone_facts' AS history, pairing_id AS ka, milestone AS kb
-FROM milestone_facts
-WHERE NOT superseded AND {_OF_PAIRING} AND reached_on BETWEEN $2 AND $3
+SELECT '' AS cell, m.agency_id, m.event_id, 'milestone-reached' AS type, m.occurred_at,
+       m.recorded_at, 1::numeric AS value,
+       'milestone ' || m.pairing_id || '/' || m.milestone AS counts,
+       'milestone_facts' AS history, m.pairing_id AS ka, m.milestone AS kb
+FROM {_with_pairing("milestone_facts", "m")}
+WHERE NOT m.superseded AND {_of_pairing("m", "m.reached_on")} AND m.reached_on BETWEEN $2 AND $3
 """
 
 

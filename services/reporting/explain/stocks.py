@@ -28,6 +28,8 @@ SELECT c.cell, a.agency_id, a.event_id, 'agency-registered' AS type, a.occurred_
 FROM a CROSS JOIN LATERAL (VALUES
     (CASE WHEN a.role IN ('assisting', 'assisted') THEN a.role END),
     (CASE WHEN a.incubated_by IS NOT NULL AND ($4::text IS NULL OR a.incubated_by = $4)
+               AND EXISTS (SELECT 1 FROM current_pairings p WHERE p.pairing_id = a.incubated_by
+                           AND p.starts_on <= $3)
           THEN 'incubated' END)) AS c(cell)
 WHERE c.cell IS NOT NULL AND {_agency_filter("a.subject_agency")} AND a.registered_on <= $3
 """
@@ -38,6 +40,7 @@ ORDER BY pairing_id, occurred_at DESC, recorded_at DESC, agency_id DESC, event_i
 """
 
 # Also the rows of staff_days_target: each active pairing, worth its share of the target.
+# For pairings_active an open period ("so far") starts on its last day (explain passes it).
 PAIRINGS = f"""
 WITH p AS ({_PAIRING_IN_FORCE})
 SELECT '' AS cell, agency_id, event_id, 'pairing-established' AS type, occurred_at,

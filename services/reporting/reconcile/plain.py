@@ -278,6 +278,8 @@ def kpis(history: History, scope: Scope, today: date) -> dict[str, Any]:
     end = scope.end or today
     named = named_agencies(history, scope)
     pairing, project, region = scope.pairing, scope.project, scope.region
+    if region is None and named is None:
+        region = ""  # the nation: every region, so never an agency with no registration
 
     def in_period(day: date) -> bool:
         return start <= day <= end
@@ -294,13 +296,22 @@ def kpis(history: History, scope: Scope, today: date) -> dict[str, Any]:
 
     def of_pairing_scope(e: Canonical) -> bool:
         """Trainings, dispatches, milestones: of the pairing (told by one of its sides)
-        when the scope names one, else of the scope's agencies."""
+        when the scope names one; else told by a side of their pairing, or by anyone while
+        the pairing is unknown."""
         if pairing is not None:
             return bool(_p(e).pairing_id == pairing and e.agency_id in told_by)
-        return True
+        its = history.pairings.get(_p(e).pairing_id)
+        return its is None or e.agency_id in (its.assisting_agency_id, its.assisted_agency_id)
 
     def fact_day(e: Canonical, day: date) -> bool:
-        return pairing is not None or on_the_day(e.agency_id, day)
+        """...placed on `day` by either side of their pairing (the sender's region while
+        the pairing is unknown)."""
+        if pairing is not None:
+            return True
+        its = history.pairings.get(_p(e).pairing_id)
+        if its is None:
+            return on_the_day(e.agency_id, day)
+        return on_the_day(its.assisting_agency_id, day) or on_the_day(its.assisted_agency_id, day)
 
     # A pairing's scope (SPEC 3.6): its own facts, the agencies it incubated (and their
     # workers), and the projects started under it by a member, with their clients,
