@@ -17,14 +17,14 @@ import httpx
 import orjson
 from nats.aio.client import Client
 
-from deploy.demo import PAIRING
+from deploy.demo import PAIRING, reference_programme
 from deploy.stack import Stack
 from services.reporting.approvals.schemas import ApprovalDetail, Approvals, Published
 from services.reporting.dashboard.session import SESSION_COOKIE
 from services.reporting.schemas import Summary
 from shared.settings import with_database
 from tests.contracts.test_answers import conforms
-from tests.support.events import read_stream, visit
+from tests.support.events import envelope, read_stream, visit
 from tests.support.polling import eventually
 from tests.support.reports import caught_up, report
 
@@ -252,3 +252,41 @@ async def test_a_pairing_is_approved_by_its_province_and_read_by_its_sides(
     stranger = token("agency", agency_id="yanghua")  # not a side of the pairing
     assert _get(demo_stack, stranger, pairing=PAIRING).status_code == 403
     assert _get(demo_stack, stranger, f"/{approval_id}").status_code == 404
+
+
+async def test_a_late_retraction_of_an_approved_event_is_counted(
+    demo_stack: Stack, token: Token
+) -> None:
+    await caught_up(demo_stack, token)
+    year = {"scope": {"region": "2224"}, "from": "2020-01-01", "to": "2020-12-31"}
+    approved = _approve(demo_stack, token("admin"), year)
+    assert approved.status_code == 201, approved.text
+    approval_id = approved.json()["approval_id"]
+    await eventually(lambda: _get(demo_stack, token("admin"), f"/{approval_id}").status_code == 200)
+    client = next(
+        e
+        for e in reference_programme()
+        if e["type"] == "client-registered" and e["payload"]["client_id"] == "wh-e068"
+    )
+    retraction = envelope(
+        "event-retracted",
+        {"target_event_id": client["event_id"], "reason": "registered twice"},
+        agency_id=client["agency_id"],
+    )
+    sent = httpx.post(
+        f"{demo_stack.services['intake'].url}/v1/events",
+        content=orjson.dumps([retraction]),
+        headers={"Authorization": f"Bearer {token('agency', agency_id=client['agency_id'])}"},
+        timeout=30,
+    )
+    assert [r["status"] for r in sent.json()] == ["accepted"], sent.text
+
+    def counted() -> dict[str, Any] | None:
+        body = _get(demo_stack, token("admin"), f"/{approval_id}").json()
+        return body if body["late_events"] == 1 else None
+
+    shown = await eventually(counted, timeout_s=60, what="the late retraction counted")
+    [event] = shown["events"]
+    assert event["event_id"] == retraction["event_id"] and event["type"] == "event-retracted"
+    assert event["retracts"] == client["event_id"]
+    assert shown["difference"]["clients_registered"] == -1

@@ -14,6 +14,8 @@ from services.reporting.approvals.domain import (
     fingerprint,
     may_approve,
 )
+from services.reporting.approvals.late import IN_SCOPE
+from services.reporting.facts import FACT_TABLES
 from services.reporting.kpis import KPIS
 from services.reporting.shard import Shard
 from shared.errors import Forbidden
@@ -102,3 +104,8 @@ def test_a_shard_takes_approvals_from_every_region() -> None:
         "events.222405.*.visit-logged",
         "events.unassigned.*.visit-logged",
     ]
+
+
+def test_every_fact_table_says_which_of_its_rows_are_of_a_scope_and_period() -> None:
+    """Else a late event of a new kind of fact would go unnoticed by approvals."""
+    assert set(IN_SCOPE) == set(FACT_TABLES)

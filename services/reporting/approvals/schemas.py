@@ -68,14 +68,16 @@ class Published(Answer):
 
 
 class LateEvent(Answer):
-    """An event of the scope and period recorded after the approval's watermark."""
+    """An event of the scope and period recorded after the approval's watermark, or a
+    retraction recorded after it of an event of the scope and period."""
 
     event_id: str
     agency_id: str
     type: str
-    occurred_at: datetime
+    occurred_at: datetime | None = Field(description="none for a retraction")
     recorded_at: datetime
-    retracted: bool
+    retracted: bool = Field(description="retracted since")
+    retracts: str | None = Field(description="a retraction's target event id")
 
 
 class ExplainedChange(Answer):
