@@ -21,6 +21,7 @@ from services.intake.domain import (
     settle_repeats_within,
     submitter,
 )
+from services.intake.known import Known
 from shared import regions
 from shared.events import AgencyRegistered
 from shared.tokens import Principal
@@ -31,7 +32,7 @@ class Facts:
     """What the rules need to know about a request's events, as the log holds it now."""
 
     fingerprints: dict[tuple[str, str], bytes] = field(default_factory=dict)  # ids already used
-    known: authority.Known = field(default_factory=authority.Known)
+    known: Known = field(default_factory=Known)
     in_force: dict[tuple[str, str], InForce] = field(default_factory=dict)  # by business key
     registrations: dict[str, regions.Registration] = field(default_factory=dict)  # by agency
 

@@ -12,9 +12,10 @@ from typing import Any
 
 import asyncpg
 
-from services.intake import authority, clients
+from services.intake import clients
 from services.intake.decision import Decided, Facts
 from services.intake.domain import InForce, Publication, Submission
+from services.intake.known import Known, Pairing, Target
 from services.intake.personal import Vault
 from shared import regions
 from shared.events import (
@@ -118,9 +119,9 @@ def authority_ids(subs: list[Submission]) -> list[tuple[str, str]]:
     return sorted(found)
 
 
-async def load_known(conn: asyncpg.Connection, subs: list[Submission]) -> authority.Known:
-    """What the authorisation of these events needs to know (authority.Known)."""
-    known = authority.Known()
+async def load_known(conn: asyncpg.Connection, subs: list[Submission]) -> Known:
+    """What the authorisation of these events needs to know (known.py)."""
+    known = Known()
     ids = authority_ids(subs)
     projects = [i for k, i in ids if k == "project"]
     for r in await conn.fetch(
@@ -149,14 +150,12 @@ async def load_known(conn: asyncpg.Connection, subs: list[Submission]) -> author
         sorted(pairings),
         sorted(agencies),
     ):
-        known.pairings[r["id"]] = authority.Pairing(r["assisting"], r["assisted"])
+        known.pairings[r["id"]] = Pairing(r["assisting"], r["assisted"])
     await _load_targets(conn, subs, known)
     return known
 
 
-async def _load_targets(
-    conn: asyncpg.Connection, subs: list[Submission], known: authority.Known
-) -> None:
+async def _load_targets(conn: asyncpg.Connection, subs: list[Submission], known: Known) -> None:
     targets = [
         (s.event.agency_id, s.event.payload.target_event_id)
         for s in subs
@@ -172,7 +171,7 @@ async def _load_targets(
     )
     for r in rows:
         event = canonical_events.validate_json(r["canonical"])
-        known.targets[(r["agency_id"], r["event_id"])] = authority.Target(event.type, event.payload)
+        known.targets[(r["agency_id"], r["event_id"])] = Target(event.type, event.payload)
 
 
 async def _in_force(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.intake.authority import Known, Pairing, Target, check
+from services.intake.authority import check
 from services.intake.domain import parse_request
+from services.intake.known import Known, Pairing, Target
 from shared.events import EventRetracted
 from shared.tokens import Principal
 from tests.support.events import agency, envelope, pairing, visit
