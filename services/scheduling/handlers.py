@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from services.scheduling import entities, lifecycle, store
+from services.scheduling import entities, lifecycle, store, visits
 from shared import regions
 from shared.consumer import EventConsumer
 from shared.events import (
@@ -27,15 +27,22 @@ from shared.events import (
     VisitLogged,
     WorkerRegistered,
 )
-from shared.identity import client_agency
 
 # A handler gets the event and its payload (typed by the handler; the registry pairs them).
 Handler = Callable[[asyncpg.Connection, Canonical, Any], Awaitable[None]]
 
 
 async def apply(conn: asyncpg.Connection, events: list[Canonical]) -> None:
+    """Apply in stream order; a run of consecutive visits is applied as one (visits.py)."""
+    run: list[Canonical] = []
     for event in events:
+        if event.type == "visit-logged":
+            run.append(event)
+            continue
+        await visits.record(conn, run)
+        run = []
         await _apply_one(conn, event)
+    await visits.record(conn, run)
 
 
 async def _apply_one(conn: asyncpg.Connection, event: Canonical) -> None:
@@ -131,30 +138,7 @@ async def _event_retracted(conn: asyncpg.Connection, event: Canonical, p: EventR
 
 
 async def _visit_logged(conn: asyncpg.Connection, event: Canonical, p: VisitLogged) -> None:
-    """Keep the visit (not counting until its key is settled), then settle it: the newest
-    version of a visit counts, and only it closes a slot. A visit whose retraction came
-    first is not kept."""
-    if await entities.retracted_before(conn, event.agency_id, event.event_id):
-        return
-    await conn.execute(
-        "INSERT INTO visits_logged (agency_id, event_id, visit_id, client_agency, client_id,"
-        " worker_id, service, started_at, duration_min, plan_id, occurred_at, recorded_at,"
-        " superseded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, true)"
-        " ON CONFLICT DO NOTHING",
-        event.agency_id,
-        event.event_id,
-        p.visit_id,
-        client_agency(event.agency_id, p),
-        p.client_id,
-        p.worker_id,
-        p.service,
-        p.started_at,
-        p.duration_min,
-        p.plan_id,
-        event.occurred_at,
-        event.recorded_at,
-    )
-    await lifecycle.settle_visit(conn, event.agency_id, p.visit_id, event.recorded_at)
+    await visits.record(conn, [event])
 
 
 async def _retract(conn: asyncpg.Connection, event: Canonical, target: str) -> None:
@@ -188,7 +172,7 @@ async def _retract(conn: asyncpg.Connection, event: Canonical, target: str) -> N
     )
     if visit is not None:
         await lifecycle.reopen_slots_of_visit(conn, agency_id, target, at)
-        await lifecycle.settle_visit(conn, agency_id, visit["visit_id"], at)
+        await visits.settle(conn, [(agency_id, visit["visit_id"])], at)
         await lifecycle.close_by_logged_visits(
             conn, visit["client_agency"], visit["client_id"], visit["service"], at
         )

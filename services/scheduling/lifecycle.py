@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from services.scheduling.domain.closing import OPEN, Slot, Visit, is_late, slot_closed_by
-from services.scheduling.store import SETTLE, emit, retract_own
+from services.scheduling.store import emit, retract_own
 from shared.events import VisitOverdue
 
 # The id of a slot's next visit-overdue: the first keeps the historic `overdue-<slot>`; one
@@ -25,28 +25,6 @@ _NEXT_OVERDUE = (
 _OVERDUE_COLUMNS = (
     "s.slot_id, s.plan_id, s.agency_id, s.client_id, s.service, s.worker_id, s.window_end"
 )
-
-
-async def settle_visit(
-    conn: asyncpg.Connection, agency_id: str, visit_id: str, at: datetime
-) -> None:
-    """Of a visit's versions (agency, visit_id), the newest counts (SPEC 3.6): a version
-    that stops counting gives back the slot it closed, and the one that counts may close
-    one. So a visit re-sent under a new event id closes one slot, not two."""
-    changed = await conn.fetch(
-        SETTLE.format(
-            table="visits_logged",
-            key="agency_id = $1 AND visit_id = $2",
-            returning="t.event_id, t.client_agency, t.client_id, t.service",
-        ),
-        agency_id,
-        visit_id,
-    )
-    for row in changed:
-        if not row["wins"]:
-            await reopen_slots_of_visit(conn, agency_id, row["event_id"], at)
-    for client in sorted({(r["client_agency"], r["client_id"], r["service"]) for r in changed}):
-        await close_by_logged_visits(conn, *client, at)
 
 
 async def close_by_logged_visits(

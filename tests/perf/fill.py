@@ -8,6 +8,7 @@ consumes them through its own consumer. That stream is also the rebuild's input.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import subprocess
 import sys
@@ -65,14 +66,36 @@ async def fill(
     done = await watermark.wait_for(base + wanted, timeout_s=7200, interval_s=0.2)
     total = (await watermark.read())[0]
     await watermark.close()
+    cpu_reported = cpu_seconds(bench)
+    scheduled = await drained(bench, "scheduling", timeout_s=7200)
     return {
         "published": wanted,
         "publish_per_s": round(wanted / max(published - started, 1e-9)),
         "reported_per_s": round(wanted / max(done - started, 1e-9)),
         "seconds": round(done - started, 1),
         "projection_events": total,
-        "cpu_seconds": cpu_delta(cpu_before, cpu_seconds(bench)),
+        "cpu_seconds": cpu_delta(cpu_before, cpu_reported),
+        # Scheduling consumes the same stream (its own types) beside reporting.
+        "scheduling_drained_per_s": round(wanted / max(scheduled - started, 1e-9)),
+        "scheduling_cpu_seconds": cpu_delta(cpu_before, cpu_seconds(bench))["scheduling"],
     }
+
+
+async def drained(bench: Bench, durable: str, timeout_s: float) -> float:
+    """Wall time at which the durable consumer has nothing pending nor in flight."""
+    nc = await nats.connect(servers=nats_servers(bench.nats.admin_url))
+    js = nc.jetstream()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            info = await js.consumer_info("EVENTS", durable)
+            if not info.num_pending and not info.num_ack_pending:
+                return time.time()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{durable} still has {info.num_pending} pending")
+            await asyncio.sleep(0.2)
+    finally:
+        await nc.close()
 
 
 def query_latency(
