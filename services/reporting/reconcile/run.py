@@ -8,7 +8,7 @@ has not applied yet are differences too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -84,21 +84,23 @@ async def reconcile(
     start: date | None = None,
     end: date | None = None,
     rules: Rules = IMPLEMENTED,
+    as_of: datetime | None = None,
 ) -> Outcome:
-    history = History(events, rules)
+    """Every scope's figures served against recomputed; as of a moment when given."""
+    history = History(events, rules, as_of)
     checked = scopes(history, today, region, start, end)
     found: list[Difference] = []
     unknown: set[str] = set()
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         for scope in checked:
-            figures = await served.summary(conn, _served_scope(scope, today))
+            figures = await served.summary(conn, _served_scope(scope, today, as_of))
             recomputed = kpis(history, scope, today)
             found += differences(scope, figures, recomputed)
             unknown.update(unchecked(figures, recomputed))
     return Outcome(len(checked), found, sorted(unknown))
 
 
-def _served_scope(scope: Scope, today: date) -> served.Scope:
+def _served_scope(scope: Scope, today: date, as_of: datetime | None) -> served.Scope:
     return served.Scope(
         region=scope.region,
         agency=scope.agency,
@@ -107,4 +109,5 @@ def _served_scope(scope: Scope, today: date) -> served.Scope:
         start=scope.start,
         end=scope.end,
         today=today,
+        as_of=as_of,
     )
