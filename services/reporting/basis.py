@@ -96,22 +96,25 @@ WINDOW w AS (PARTITION BY {key} ORDER BY day))"""
 
 def agency_periods(basis: Basis) -> str:
     """agency_id, region_code, role, registered_on, incubated_by, first_on, valid_from,
-    valid_to: where an agency was, and as what, on which days."""
+    valid_to: where an agency was, and as what, on which days; and the registration that
+    says so (event_agency, event_id, occurred_at, recorded_at: what explain lists)."""
     return _periods(
         agency_registrations(basis),
         "agency_id",
-        "region_code, role, registered_on, incubated_by",
+        "region_code, role, registered_on, incubated_by, event_agency, event_id, occurred_at,"
+        " recorded_at",
         CHINA_DAY.format(col="occurred_at"),
         "event_agency DESC, event_id DESC",
     )
 
 
 def client_periods(basis: Basis) -> str:
-    """agency_id, client_id, project_id, in_difficulty, first_on, valid_from, valid_to."""
+    """agency_id, client_id, project_id, in_difficulty, first_on, valid_from, valid_to; and
+    the registration that says so (event_id, occurred_at, recorded_at)."""
     return _periods(
         rows("client_facts", basis),
         "agency_id, client_id",
-        "project_id, in_difficulty",
+        "project_id, in_difficulty, event_id, occurred_at, recorded_at",
         "registered_on",
         "agency_id DESC, event_id DESC",
     )
@@ -122,7 +125,8 @@ def worker_licences(basis: Basis) -> str:
     whether it held a licence on `$3`. The licence on a day is the newest statement made
     by then (its registration from the day it occurred, a certification from
     `obtained_on`, `none` included), unless a revocation of that very licence came after
-    it (`revoked_on` by the day)."""
+    it (`revoked_on` by the day). The statement in force is named too (event_agency,
+    event_id, occurred_at, recorded_at, type): what explain lists for a licensed worker."""
     workers = rows("worker_facts", basis)
     certifications = rows("certification_facts", basis)
     revocations = rows("revocation_facts", basis)
@@ -132,15 +136,16 @@ def worker_licences(basis: Basis) -> str:
            WHERE r.agency_id = s.worker_agency AND r.worker_id = s.worker_id
              AND r.licence = s.licence AND r.revoked_on <= $3
              AND (r.revoked_on, r.occurred_at, r.recorded_at, r.agency_id, r.event_id)
-                 > (s.day, s.occurred_at, s.recorded_at, s.agency_id, s.event_id)) AS licensed
+                 > (s.day, s.occurred_at, s.recorded_at, s.agency_id, s.event_id)) AS licensed,
+       s.agency_id AS event_agency, s.event_id, s.occurred_at, s.recorded_at, s.type
 FROM (SELECT worker_agency, worker_id, min(registered_on) AS first_on FROM {workers} x
       GROUP BY worker_agency, worker_id) w
 JOIN (SELECT DISTINCT ON (worker_agency, worker_id) * FROM (
           SELECT worker_agency, worker_id, licence, registered_on AS day, occurred_at,
-                 recorded_at, agency_id, event_id FROM {workers} x
+                 recorded_at, agency_id, event_id, 'worker-registered' AS type FROM {workers} x
           UNION ALL
           SELECT agency_id, worker_id, licence, obtained_on, occurred_at, recorded_at,
-                 agency_id, event_id FROM {certifications} c) t
+                 agency_id, event_id, 'certification-obtained' FROM {certifications} c) t
       WHERE day <= $3
       ORDER BY worker_agency, worker_id, day DESC, {NEWEST}) s
   ON s.worker_agency = w.worker_agency AND s.worker_id = w.worker_id)"""

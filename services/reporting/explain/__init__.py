@@ -19,8 +19,8 @@ from typing import Any
 import asyncpg
 import orjson
 
-from services.reporting.basis import relations
-from services.reporting.explain.bases import BASES, NOT_EVENTS, Basis
+from services.reporting import basis as counted
+from services.reporting.explain.bases import BASES, NOT_EVENTS, Rows
 from services.reporting.explain.history import replaced
 from services.reporting.kpis import BY_NAME
 from services.reporting.placement import place
@@ -51,7 +51,7 @@ class Page:
     next_cursor: str | None
 
 
-def basis(kpi: str, key: str | None) -> Basis:
+def basis(kpi: str, key: str | None) -> Rows:
     """The rows behind `kpi` (and its cell `key`), or Invalid naming the `kpi` parameter."""
     if kpi in NOT_EVENTS:
         raise Invalid(f"{kpi} is not made of events", [field_error("kpi", NOT_EVENTS[kpi])])
@@ -87,15 +87,16 @@ async def explain(
     after = position_of(cursor)
     start, end = scope.bounds()
     placed = await place(conn, scope)
-    projects = await pairing_projects(conn, scope.pairing) if scope.pairing else None
+    if chosen.on_last_day and scope.start is None:
+        start = end
+    projects = await pairing_projects(conn, scope.pairing, scope.basis) if scope.pairing else None
     sql = chosen.sql
-    for name, relation in relations(scope.basis).items():  # the summary's relations
+    for name, relation in _relations(scope.basis).items():
         sql = sql.replace("{" + name + "}", relation)
     spans = placed.partial
-    since = end if chosen.on_last_day and scope.start is None else start
     found = await conn.fetch(
         _PARAMS + _PAGE.format(rows=sql),
-        placed.stock, since, end, scope.pairing, scope.project, projects, placed.whole,
+        placed.stock, start, end, scope.pairing, scope.project, projects, placed.whole,
         [s[0] for s in spans], [s[1] for s in spans], [s[2] for s in spans],
         *after, key, recorded_after, min(max(limit, 1), MAX_LIMIT) + 1,
     )  # fmt: skip
@@ -103,7 +104,7 @@ async def explain(
     rows = [dict(r) for r in found[: len(found) - 1 if more else len(found)]]
     if chosen.prorated:
         await _prorate(conn, rows, start, end)
-    await replaced(conn, rows)
+    await replaced(conn, rows, scope.as_of)
     last = rows[-1] if rows and more else None
     return Page(
         kpi,
@@ -128,6 +129,16 @@ async def _prorate(
         assert terms is not None
         first, last, per_year = terms
         row["value"] = target_between(first, last, per_year, start, end)
+
+
+def _relations(basis: counted.Basis) -> dict[str, str]:
+    """The summary's relations (basis.py), and the two explain adds from the same module:
+    pairings in force with their event, and workers' registrations."""
+    return {
+        **counted.relations(basis),
+        "pairings_in_force": counted._current("pairing_facts", "pairing_id", "*", basis),
+        "worker_rows": counted.rows("worker_facts", basis),
+    }
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:

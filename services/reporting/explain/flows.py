@@ -1,6 +1,7 @@
 """The rows behind the flow figures (visits, activities, trainings, staff-days, milestones,
 slots): the fact events the summary counts (services/reporting/summary.py), each with the
-value it adds. Same columns and parameters as stocks.py.
+value it adds. Same columns, parameters and relations as stocks.py; the conditions are
+the summary's own (its visit selection verbatim, the others built from its helpers).
 """
 
 from __future__ import annotations
@@ -8,14 +9,14 @@ from __future__ import annotations
 from services.reporting.summary import (
     _OF_PROJECTS,
     _VISITS_IN_SCOPE,
-    _agency_filter,
+    _client_of_projects,
     _of_pairing,
+    _on_the_day,
     _with_pairing,
 )
 
 # A pairing's trainings, dispatches and milestones are placed as the summary places them
-# (by either side of their pairing on the fact's day), so their rows name the pairing's
-# facts joined to it as `pp`.
+# (_of_pairing: by either side of their pairing on the fact's day), joined to it as `pp`.
 
 
 def visits(value: str, cell: str = "service") -> str:
@@ -47,8 +48,8 @@ def activities(value: str) -> str:
 SELECT kind AS cell, agency_id, event_id, 'activity-held' AS type, occurred_at, recorded_at,
        ({value})::numeric AS value, 'activity ' || agency_id || '/' || activity_id AS counts,
        'activity_facts' AS history, agency_id AS ka, activity_id AS kb
-FROM activity_facts
-WHERE NOT superseded AND {_agency_filter()} AND held_on BETWEEN $2 AND $3
+FROM {{activities}} a
+WHERE {_on_the_day("agency_id", "held_on")} AND held_on BETWEEN $2 AND $3
   AND ($5::text IS NULL OR project_id = $5) AND {_OF_PROJECTS.format(col="project_id")}
 """
 
@@ -59,30 +60,29 @@ SELECT {cell} AS cell, t.agency_id, t.event_id, 'training-completed' AS type, t.
        t.recorded_at, ({value})::numeric AS value,
        'training ' || t.pairing_id || '/' || t.training_id AS counts,
        'training_facts' AS history, t.pairing_id AS ka, t.training_id AS kb
-FROM {_with_pairing("training_facts", "t")}
-WHERE NOT t.superseded AND {_of_pairing("t", "t.held_on")} AND t.held_on BETWEEN $2 AND $3
+FROM {_with_pairing("{trainings}", "t")}
+WHERE {_of_pairing("t", "t.held_on")} AND t.held_on BETWEEN $2 AND $3
 """
 
 
-# Each (pairing, worker, day) once: a day goes to the first dispatch covering it (by
-# from_date, then event key), so a dispatch is worth the days no earlier one covered.
+# Each (pairing, worker, day) once: a day in scope goes to the first dispatch covering it
+# (by from_date, then event key), so a dispatch is worth the days no earlier one covered.
 STAFF_DAYS = f"""
-WITH d AS (SELECT * FROM dispatch_facts
-           WHERE NOT superseded AND from_date <= $3 AND to_date >= $2),
-placed AS (SELECT d.pairing_id, d.worker_id, day, d.from_date, d.agency_id, d.event_id
-           FROM {_with_pairing("d", "d")},
-                generate_series(greatest(d.from_date, $2), least(d.to_date, $3),
-                                interval '1 day') AS day
-           WHERE {_of_pairing("d", "day::date")}),
-days AS (SELECT DISTINCT ON (pairing_id, worker_id, day) agency_id, event_id FROM placed
-         ORDER BY pairing_id, worker_id, day, from_date, agency_id, event_id),
-worth AS (SELECT agency_id, event_id, count(*) AS days FROM days GROUP BY 1, 2)
+WITH days AS (SELECT d.agency_id, d.event_id, d.pairing_id, d.worker_id, d.from_date, day
+              FROM {_with_pairing("{dispatches}", "d")},
+                   generate_series(greatest(d.from_date, $2), least(d.to_date, $3),
+                                   interval '1 day') AS day
+              WHERE {_of_pairing("d", "day::date")} AND d.from_date <= $3 AND d.to_date >= $2),
+firsts AS (SELECT DISTINCT ON (pairing_id, worker_id, day) agency_id, event_id FROM days
+           ORDER BY pairing_id, worker_id, day, from_date, agency_id, event_id),
+worth AS (SELECT agency_id, event_id, count(*) AS days FROM firsts GROUP BY 1, 2)
 SELECT '' AS cell, d.agency_id, d.event_id, 'staff-dispatched' AS type, d.occurred_at,
        d.recorded_at, coalesce(worth.days, 0)::numeric AS value,
        'dispatch ' || d.pairing_id || '/' || d.dispatch_id AS counts,
        'dispatch_facts' AS history, d.pairing_id AS ka, d.dispatch_id AS kb
-FROM d LEFT JOIN worth USING (agency_id, event_id)
-WHERE (d.agency_id, d.event_id) IN (SELECT agency_id, event_id FROM placed)
+FROM {{dispatches}} d
+JOIN (SELECT DISTINCT agency_id, event_id FROM days) x USING (agency_id, event_id)
+LEFT JOIN worth USING (agency_id, event_id)
 """
 
 MILESTONES = f"""
@@ -90,8 +90,8 @@ SELECT '' AS cell, m.agency_id, m.event_id, 'milestone-reached' AS type, m.occur
        m.recorded_at, 1::numeric AS value,
        'milestone ' || m.pairing_id || '/' || m.milestone AS counts,
        'milestone_facts' AS history, m.pairing_id AS ka, m.milestone AS kb
-FROM {_with_pairing("milestone_facts", "m")}
-WHERE NOT m.superseded AND {_of_pairing("m", "m.reached_on")} AND m.reached_on BETWEEN $2 AND $3
+FROM {_with_pairing("{milestones}", "m")}
+WHERE {_of_pairing("m", "m.reached_on")} AND m.reached_on BETWEEN $2 AND $3
 """
 
 
@@ -102,15 +102,9 @@ def slots(kind: str) -> str:
 SELECT DISTINCT ON (slot_id) '' AS cell, agency_id, event_id, 'visit-{kind}' AS type,
        occurred_at, recorded_at, 1::numeric AS value, 'slot ' || slot_id AS counts,
        NULL::text AS history, NULL::text AS ka, NULL::text AS kb
-FROM slot_facts s
-WHERE NOT retracted AND kind = '{kind}' AND {_agency_filter("client_agency")}
+FROM {{slots}} s
+WHERE kind = '{kind}' AND {_on_the_day("client_agency", "slot_on")}
   AND slot_on BETWEEN $2 AND $3
-  AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM current_clients c
-                                   WHERE c.agency_id = s.client_agency
-                                   AND c.client_id = s.client_id AND c.project_id = $5))
-  AND ($6::text[] IS NULL OR EXISTS (SELECT 1 FROM current_clients c
-                                     WHERE c.agency_id = s.client_agency
-                                     AND c.client_id = s.client_id
-                                     AND c.project_id = ANY($6::text[])))
+  AND {_client_of_projects("s.client_agency", "s.client_id", "s.slot_on")}
 ORDER BY slot_id, slot_on, agency_id, event_id
 """
