@@ -213,8 +213,13 @@ async def test_only_a_province_over_the_region_or_admin_approves(
     assert _get(demo_stack, token("admin"), region="22").json()["approvals"] == []
     assert _get(demo_stack, token("agency", agency_id="yanghua"), region="2224").status_code == 403
 
-    own = _approve(demo_stack, token("province", region="2224"), YANBIAN_Q2)
+    yanbian = token("province", region="2224")
+    own = _approve(demo_stack, yanbian, YANBIAN_Q2)
     assert own.status_code == 201, own.text
+    await eventually(lambda: _get(demo_stack, yanbian, region="2224").json()["approvals"])
+    again = _approve(demo_stack, yanbian, YANBIAN_Q2)  # a retry: nothing changed since
+    assert again.status_code == 200 and again.json() == own.json()
+    assert len(_get(demo_stack, yanbian, region="2224").json()["approvals"]) == 1
     bad = _approve(
         demo_stack,
         token("admin"),

@@ -36,14 +36,17 @@ def _caller(request: Request) -> tuple[Approving, Principal]:
     status_code=201,
     summary="Approve a region's or a pairing's figures for a period (province or admin)",
     response_model=Published,
-    responses=error_responses(403, 404),
+    responses={
+        200: {"model": Published, "description": "these figures are the approval in force"},
+        **error_responses(403, 404),
+    },
 )
 async def post_approvals(request: Request, body: ApprovalRequest) -> Response:
     approvals, principal = _caller(request)
     if body.to < body.from_:
         raise Invalid("from is after to", [field_error("from", "from is after to")])
-    approved = await approvals.approve(principal, body.scope, body.from_, body.to)
-    return json_response(approved, 201)
+    approved, published = await approvals.approve(principal, body.scope, body.from_, body.to)
+    return json_response(approved, 201 if published else 200)
 
 
 @router.get(

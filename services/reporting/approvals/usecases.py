@@ -37,9 +37,11 @@ class Approvals:
 
     async def approve(
         self, principal: Principal, scope: ApprovalScope, start: date, end: date
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], bool]:
         """Compute the scope's figures for [start, end] and publish them as approved,
-        waiting for the stream's PubAck (the same Nats-Msg-Id through an election)."""
+        waiting for the stream's PubAck (the same Nats-Msg-Id through an election).
+        Figures the same approver approved and that nothing changed since are the approval
+        in force already: it is answered, and nothing is published (False)."""
         subject_region = await self._authorize_approval(principal, scope)
         # Read before the figures: every event up to this position is in them.
         stream_seq = await self._applied_position()
@@ -50,9 +52,15 @@ class Approvals:
         ):
             body = await summary(conn, wanted)
             previous = await store.in_force(conn, scope.region, scope.pairing, start, end)
-        figures = domain.figures_of(body)
-        prints = domain.fingerprint(figures)
-        approver = domain.approver_of(principal)
+            figures = domain.figures_of(body)
+            prints = domain.fingerprint(figures)
+            approver = domain.approver_of(principal)
+            if (
+                previous is not None
+                and (previous["fingerprint"], previous["approver"]) == (prints, approver)
+                and await late.late_count(conn, previous) == 0
+            ):
+                return _published(previous), False
         supersedes = previous["approval_id"] if previous else None
         approval_id = domain.approval_id(
             scope.model_dump(exclude_none=True),
@@ -88,7 +96,13 @@ class Approvals:
             )
         except Exception as exc:
             raise Unavailable(f"approval not published, retry: {exc}") from exc
-        return {**payload.model_dump(mode="json"), "approved_at": now.isoformat()}
+        row = {
+            "approval_id": approval_id, "region": scope.region, "pairing": scope.pairing,
+            "from_on": start, "to_on": end, "approver": approver, "approved_at": now,
+            "stream_seq": stream_seq, "watermark": payload.watermark, "fingerprint": prints,
+            "figures": domain.canonical(figures), "supersedes": supersedes, "superseded_by": None,
+        }  # fmt: skip
+        return _published(row), True  # as the approvals table will have it
 
     async def _authorize_approval(self, principal: Principal, scope: ApprovalScope) -> str:
         """Refuse who may not approve the scope; the region token its event goes under."""
@@ -208,6 +222,17 @@ async def _explained(
             {"kpi": kpi, "adds": page.adds, "rows": page.rows, "more": page.next_cursor is not None}
         )
     return out
+
+
+def _published(row: dict[str, Any]) -> dict[str, Any]:
+    """An approval in force as POST /v1/approvals answers it (the event's payload)."""
+    view = _view(row)
+    return {
+        **{k: view[k] for k in ("approval_id", "scope", "from", "to", "fingerprint")},
+        "figures": orjson.loads(row["figures"]),
+        **{k: view[k] for k in ("stream_seq", "watermark", "approver", "supersedes")},
+        "approved_at": view["approved_at"],
+    }
 
 
 def _view(row: dict[str, Any]) -> dict[str, Any]:
