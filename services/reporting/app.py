@@ -36,6 +36,13 @@ OPERATIONS = [
         "receive", CONSUMED_TYPES, "Apply the event to reporting's fact tables (durable consumer)."
     ),
     *asyncapi.reports("send"),
+    *asyncapi.events(
+        "send",
+        ("period-approved",),
+        "A province or admin approved a scope's figures for a period (POST /v1/approvals, "
+        "SPEC 3.9): sender reporting, event id = approval_id, published with its PubAck "
+        "awaited; reporting reads it back into its approvals.",
+    ),
     *asyncapi.dead_letters("reporting", CONSUMED_TYPES),
 ]
 
