@@ -10,6 +10,7 @@ import hashlib
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -144,6 +145,12 @@ async def test_late_visits_show_against_an_approved_quarter_and_survive_a_rebuil
     assert summary["approval"]["approval_id"] == approval_id
     assert summary["approval"]["changed_since"] == 7
     assert "approval" not in report(demo_stack, jilin, region="2224").json()
+    # As the summary stood at the approval: approved, nothing since; before it: no approval.
+    at = datetime.fromisoformat(approval["approved_at"])
+    then = report(demo_stack, jilin, region="2224", as_of=at.isoformat(), **Q2).json()
+    assert then["approval"]["changed_since"] == 0
+    before_it = (at - timedelta(seconds=1)).isoformat()
+    assert "approval" not in report(demo_stack, jilin, region="2224", as_of=before_it, **Q2).json()
     page = httpx.get(
         f"{demo_stack.services['reporting'].url}/dashboard",
         params={"region": "2224", "period": "q2", "year": "2020"},

@@ -60,14 +60,16 @@ _SCOPED = " UNION ALL ".join(
     for table, (agency, period) in sorted(IN_SCOPE.items())
 )
 _LATE = f"""
-WITH p AS (SELECT $1::text[], $2::date, $3::date, $4::timestamptz, $5::text),
+WITH p AS (SELECT $1::text[], $2::date, $3::date, $4::timestamptz, $5::text, $6::timestamptz),
 scoped AS ({_SCOPED})
 SELECT agency_id, event_id, type, occurred_at, recorded_at, retracted, NULL AS retracts
-FROM scoped WHERE $4::timestamptz IS NULL OR recorded_at > $4
+FROM scoped WHERE ($4::timestamptz IS NULL OR recorded_at > $4)
+  AND ($6::timestamptz IS NULL OR recorded_at <= $6)
 UNION ALL
 SELECT r.agency_id, r.event_id, 'event-retracted', NULL, r.recorded_at, false, r.target_event_id
 FROM retractions r JOIN scoped s ON s.agency_id = r.agency_id AND s.event_id = r.target_event_id
-WHERE $4::timestamptz IS NULL OR r.recorded_at > $4
+WHERE ($4::timestamptz IS NULL OR r.recorded_at > $4)
+  AND ($6::timestamptz IS NULL OR r.recorded_at <= $6)
 """
 
 
@@ -79,13 +81,17 @@ async def late_events(
         f"SELECT * FROM ({_LATE}) x ORDER BY recorded_at, agency_id, event_id"
         + (f" LIMIT {int(limit)}" if limit is not None else ""),
         *await _arguments(conn, approval),
+        None,
     )
     return [_event(r) for r in rows]
 
 
-async def late_count(conn: asyncpg.Connection, approval: dict[str, Any]) -> int:
+async def late_count(
+    conn: asyncpg.Connection, approval: dict[str, Any], until: datetime | None = None
+) -> int:
+    """How many; `until`: only those intake had recorded by then (a summary's as_of)."""
     count = await conn.fetchval(
-        f"SELECT count(*) FROM ({_LATE}) x", *await _arguments(conn, approval)
+        f"SELECT count(*) FROM ({_LATE}) x", *await _arguments(conn, approval), until
     )
     return int(count)
 

@@ -4,7 +4,7 @@ An approval is superseded by a later one of the same scope and period; nothing i
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -80,15 +80,19 @@ async def in_force(
     pairing: str | None,
     start: date,
     end: date,
+    as_of: datetime | None = None,
 ) -> dict[str, Any] | None:
-    """The approval in force for exactly this scope and period, if any."""
+    """The approval in force for exactly this scope and period, if any (at `as_of`: the
+    newest approved by then)."""
     row = await conn.fetchrow(
-        f"SELECT * FROM ({_WITH_SUCCESSOR}) a WHERE region IS NOT DISTINCT FROM $1"
-        " AND pairing IS NOT DISTINCT FROM $2 AND from_on = $3 AND to_on = $4"
-        " AND superseded_by IS NULL",
+        f"SELECT {_COLUMNS}, NULL::text AS superseded_by FROM approvals"
+        " WHERE region IS NOT DISTINCT FROM $1 AND pairing IS NOT DISTINCT FROM $2"
+        " AND from_on = $3 AND to_on = $4 AND ($5::timestamptz IS NULL OR approved_at <= $5)"
+        " ORDER BY approved_at DESC, approval_id DESC LIMIT 1",
         region,
         pairing,
         start,
         end,
+        as_of,
     )
     return dict(row) if row else None

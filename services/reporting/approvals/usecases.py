@@ -197,10 +197,12 @@ class Approvals:
         if region is None and scope.pairing is None:
             return None
         async with self.pool.acquire() as conn:
-            found = await store.in_force(conn, region, scope.pairing, scope.start, scope.end)
+            found = await store.in_force(
+                conn, region, scope.pairing, scope.start, scope.end, scope.as_of
+            )
             if found is None:
                 return None
-            changed = await late.late_count(conn, found)
+            changed = await late.late_count(conn, found, scope.as_of)
         return {
             "approval_id": found["approval_id"],
             "approved_at": found["approved_at"].astimezone(CHINA).isoformat(),
