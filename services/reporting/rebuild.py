@@ -41,6 +41,10 @@ from shared.subjects import EVENTS_STREAM, dead_letter
 log = logging.getLogger(__name__)
 
 WORK_SCHEMA = "reporting_rebuild"
+# Reporting's tables that a rebuild leaves as they are; every other one is a projection
+# (projections.PROJECTION_TABLES), made again from EVENTS. A table in neither would keep
+# its rows while everything around it is rebuilt (tests/unit/test_rebuild_tables.py).
+KEPT = ("schema_migrations",)
 REBUILD_CONSUMER = f"{CONSUMER.durable}-rebuild"
 SWAP_ATTEMPTS = 5  # a reader's transaction can deadlock with the swap's locks: try again
 
