@@ -153,6 +153,15 @@ def _certification_obtained(draw: st.DrawFn, n: Names) -> tuple[int, dict[str, A
     }
 
 
+def _certification_revoked(draw: st.DrawFn, n: Names) -> tuple[int, dict[str, Any]]:
+    return draw(st.integers(0, AGENCIES - 1)), {
+        "worker_id": n.ident("w", draw(st.integers(0, 2))),
+        "licence": draw(st.sampled_from(["assistant", "intermediate", "senior"])),
+        "revoked_on": draw(days).isoformat(),
+        "reason": "licence not renewed",
+    }
+
+
 def _project_started(draw: st.DrawFn, n: Names) -> tuple[int, dict[str, Any]]:
     j = draw(st.integers(0, len(PROJECT_OWNERS) - 1))
     owner, pairing = PROJECT_OWNERS[j]
@@ -257,6 +266,7 @@ KINDS: dict[str, tuple[Payload, int]] = {
     "pairing-established": (_pairing_established, 2),
     "worker-registered": (_worker_registered, 2),
     "certification-obtained": (_certification_obtained, 2),
+    "certification-revoked": (_certification_revoked, 1),
     "project-started": (_project_started, 1),
     "client-registered": (_client_registered, 2),
     "visit-logged": (_visit_logged, 4),
