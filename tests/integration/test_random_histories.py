@@ -29,6 +29,7 @@ import nats
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, note, settings
+from hypothesis import event as statistic
 from hypothesis import strategies as st
 
 from deploy.natsauth import NatsUsers
@@ -110,6 +111,7 @@ def test_random_histories_reconcile_applied_rebuilt_and_after_a_killed_rebuild(
     names = fresh_names()
     history = data.draw(histories(names), label="history")
     phase = data.draw(st.sampled_from(["replaying", "swapping"]), label="rebuild killed while")
+    statistic(f"rebuild killed while {phase}")
     note(f"events by type: {history.kinds()}; {history.sent} sent in {len(history.requests)}")
     asyncio.run(_check(live, names, history, phase))
 
