@@ -173,12 +173,13 @@ async def get_explanation(
     project: Ident = None,
     start: Annotated[date | None, Query(alias="from")] = None,
     end: Annotated[date | None, Query(alias="to")] = None,
+    as_of: AsOf = None,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     reports, principal = _caller(request)
     _dates(start, end)
-    filters = Filters(region, agency, pairing, project, start, end)
+    filters = Filters(region, agency, pairing, project, start, end, as_of)
     return json_response(await explanation(reports, principal, kpi, filters, cursor, limit))
 
 

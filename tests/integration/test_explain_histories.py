@@ -36,6 +36,7 @@ from shared.settings import with_database
 from tests.support.explained import added, figure, figures
 
 REGIONS = {"lanxing": "220102", "wenhua": "222405", "yanghua": "222405", "pugongying": "222405"}
+RECORDED = datetime(2026, 1, 1, tzinfo=UTC)  # intake recorded event i at this + i s
 TODAY = date(2021, 3, 31)  # the demo pairing is still active
 SCOPES = [
     Scope(region="22"),
@@ -137,7 +138,8 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
                 "payload": {"target_event_id": target["event_id"], "reason": "test"},
             }
         )
-    return events
+    # intake records them in any order (a retraction before its target, too)
+    return draw(st.permutations(events), label="recorded in this order")
 
 
 def _slots() -> list[Canonical]:
@@ -154,7 +156,7 @@ def _slots() -> list[Canonical]:
 
 
 def _canonical(events: list[dict[str, Any]]) -> list[Canonical]:
-    base = datetime(2026, 1, 1, tzinfo=UTC)
+    base = RECORDED
     return [
         canonical_of(
             incoming_events.validate_python(raw),
@@ -190,8 +192,9 @@ async def _explained(conn: asyncpg.Connection, scope: Scope, name: str, key: str
 
 
 async def _differences(
-    url: str, events: list[Canonical], scopes: list[Scope], limit: int
+    url: str, events: list[Canonical], scopes: list[Scope], limit: int, cut: int | None
 ) -> list[str]:
+    as_of = None if cut is None else RECORDED + timedelta(seconds=cut)
     conn = await asyncpg.connect(url)
     try:
         await projections.reset(conn)
@@ -199,7 +202,7 @@ async def _differences(
             await projections.apply(conn, await claim(conn, "reporting", events))
         wrong = []
         for scope in scopes:
-            scope = Scope(**{**scope.__dict__, "today": TODAY})
+            scope = Scope(**{**scope.__dict__, "today": TODAY, "as_of": as_of})
             report = await summary(conn, scope)
             for name, key in figures():
                 rows = await _explained(conn, scope, name, key, limit)
@@ -239,7 +242,30 @@ def test_the_slice_moves_every_figure(database: str) -> None:
     history=histories(),
     scopes=st.lists(st.sampled_from(SCOPES), min_size=1, max_size=2, unique=True),
     limit=st.integers(1, 40),
+    cut=st.none() | st.integers(0, len(BASE) + 20),
 )
-def test_explain_adds_up_to_every_figure(database: str, history: list[dict[str, Any]],
-                                         scopes: list[Scope], limit: int) -> None:  # fmt: skip
-    assert asyncio.run(_differences(database, _canonical(history), scopes, limit)) == []
+def test_explain_adds_up_to_every_figure(
+    database: str, history: list[dict[str, Any]], scopes: list[Scope], limit: int,
+    cut: int | None,
+) -> None:  # fmt: skip
+    """Live, or as of the moment intake had recorded the first `cut` events (SPEC 3.7)."""
+    events = _canonical(history)
+    assert asyncio.run(_differences(database, events, scopes, limit, cut)) == []
+
+
+def test_a_moment_before_the_end_shows_less(database: str) -> None:
+    """Guards the as_of half of the property: halfway through, fewer events are reflected."""
+
+    async def both() -> tuple[dict[str, Any], dict[str, Any]]:
+        conn = await asyncpg.connect(database)
+        try:
+            await projections.reset(conn)
+            async with conn.transaction():
+                await projections.apply(conn, await claim(conn, "reporting", _canonical(BASE)))
+            halfway = Scope(today=TODAY, as_of=RECORDED + timedelta(seconds=len(BASE) // 2))
+            return await summary(conn, Scope(today=TODAY)), await summary(conn, halfway)
+        finally:
+            await conn.close()
+
+    live, halfway = asyncio.run(both())
+    assert figure(live, "visits_by_service", None) > figure(halfway, "visits_by_service", None)

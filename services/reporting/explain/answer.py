@@ -3,8 +3,8 @@ page of the rows behind the figure, read in one snapshot."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any
 
 from services.reporting.explain import explain, parse
@@ -22,6 +22,7 @@ class Filters:
     project: str | None = None
     start: date | None = None
     end: date | None = None
+    as_of: datetime | None = None  # SPEC 3.7: as intake had recorded events up to then
 
 
 async def explanation(
@@ -36,6 +37,7 @@ async def explanation(
     name, key = parse(kpi)
     f = filters
     scope = await reports.scope(principal, f.region, f.agency, f.pairing, f.project, f.start, f.end)
+    scope = replace(scope, as_of=f.as_of)  # authorized as the summary is, then as of then
     async with (
         reports.pool.acquire() as conn,
         conn.transaction(isolation="repeatable_read", readonly=True),
