@@ -49,9 +49,12 @@ async def fill(
     cpu_before = cpu_seconds(bench)
     started = time.time()
     sent = 0
+    halfway = None  # a moment with half the fill recorded before it: as_of's probe
     while sent < wanted:
-        chunk = list(itertools.islice(events, min(CHUNK, wanted - sent)))
+        chunk = list(itertools.islice(events, min(CHUNK, max(1, wanted // 2), wanted - sent)))
         recorded_at = datetime.now(UTC).isoformat()
+        if halfway is None and sent >= wanted // 2:
+            halfway = recorded_at
         for e in chunk:
             region = province.region_of(e["agency_id"])
             await js.publish_async(
@@ -74,6 +77,7 @@ async def fill(
         "reported_per_s": round(wanted / max(done - started, 1e-9)),
         "seconds": round(done - started, 1),
         "projection_events": total,
+        "halfway_recorded_at": halfway,
         "cpu_seconds": cpu_delta(cpu_before, cpu_reported),
         # Scheduling consumes the same stream (its own types) beside reporting.
         "scheduling_drained_per_s": round(wanted / max(scheduled - started, 1e-9)),
