@@ -61,7 +61,7 @@ _SCOPED = " UNION ALL ".join(
 )
 _LATE = f"""
 WITH p AS (SELECT $1::text[], $2::date, $3::date, $4::timestamptz, $5::text, $6::timestamptz),
-scoped AS ({_SCOPED})
+scoped AS NOT MATERIALIZED ({_SCOPED})
 SELECT agency_id, event_id, type, occurred_at, recorded_at, retracted, NULL AS retracts
 FROM scoped WHERE ($4::timestamptz IS NULL OR recorded_at > $4)
   AND ($6::timestamptz IS NULL OR recorded_at <= $6)
