@@ -59,6 +59,20 @@ async def retracted_before(conn: asyncpg.Connection, agency_id: str, event_id: s
     )
 
 
+async def retracted_among(
+    conn: asyncpg.Connection, keys: list[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Of these event keys (agency, event id), those whose retraction came first."""
+    rows = await conn.fetch(
+        "SELECT agency_id, target_event_id FROM retractions_seen"
+        " JOIN unnest($1::text[], $2::text[]) AS k(agency_id, target_event_id)"
+        " USING (agency_id, target_event_id)",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+    )
+    return {(r["agency_id"], r["target_event_id"]) for r in rows}
+
+
 async def record(
     conn: asyncpg.Connection, entity: Entity, event: Canonical, values: Mapping[str, object]
 ) -> Key:

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from services.scheduling import entities, lifecycle, store, visits
+from services.scheduling import dispatches, entities, lifecycle, visits
 from shared import regions
 from shared.consumer import EventConsumer
 from shared.events import (
@@ -33,16 +33,24 @@ Handler = Callable[[asyncpg.Connection, Canonical, Any], Awaitable[None]]
 
 
 async def apply(conn: asyncpg.Connection, events: list[Canonical]) -> None:
-    """Apply in stream order; a run of consecutive visits is applied as one (visits.py)."""
-    run: list[Canonical] = []
+    """Apply in stream order, except that visits and dispatches, which never touch each
+    other, gather into runs applied a run at a time (visits.py, dispatches.py) until an
+    event of another type comes (a registration, a retraction): the runs go first."""
+    runs: dict[str, list[Canonical]] = {"visit-logged": [], "staff-dispatched": []}
     for event in events:
-        if event.type == "visit-logged":
-            run.append(event)
+        if event.type in runs:
+            runs[event.type].append(event)
             continue
-        await visits.record(conn, run)
-        run = []
+        await _flush(conn, runs)
         await _apply_one(conn, event)
-    await visits.record(conn, run)
+    await _flush(conn, runs)
+
+
+async def _flush(conn: asyncpg.Connection, runs: dict[str, list[Canonical]]) -> None:
+    await visits.record(conn, runs["visit-logged"])
+    await dispatches.record(conn, runs["staff-dispatched"])
+    for run in runs.values():
+        run.clear()
 
 
 async def _apply_one(conn: asyncpg.Connection, event: Canonical) -> None:
@@ -112,23 +120,7 @@ async def _pairing_established(
 
 
 async def _staff_dispatched(conn: asyncpg.Connection, event: Canonical, p: StaffDispatched) -> None:
-    if await entities.retracted_before(conn, event.agency_id, event.event_id):
-        return
-    await conn.execute(
-        "INSERT INTO staff_dispatches (agency_id, event_id, dispatch_id, pairing_id,"
-        " worker_id, from_date, to_date, occurred_at, recorded_at, superseded)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true) ON CONFLICT DO NOTHING",
-        event.agency_id,
-        event.event_id,
-        p.dispatch_id,
-        p.pairing_id,
-        p.worker_id,
-        p.from_date,
-        p.to_date,
-        event.occurred_at,
-        event.recorded_at,
-    )
-    await store.settle_dispatch(conn, p.pairing_id, p.dispatch_id)
+    await dispatches.record(conn, [event])
 
 
 async def _event_retracted(conn: asyncpg.Connection, event: Canonical, p: EventRetracted) -> None:
@@ -163,7 +155,7 @@ async def _retract(conn: asyncpg.Connection, event: Canonical, target: str) -> N
         target,
     )
     if dispatch is not None:  # the version before it counts again
-        await store.settle_dispatch(conn, dispatch["pairing_id"], dispatch["dispatch_id"])
+        await dispatches.settle(conn, [(dispatch["pairing_id"], dispatch["dispatch_id"])])
     visit = await conn.fetchrow(
         "DELETE FROM visits_logged WHERE agency_id = $1 AND event_id = $2"
         " RETURNING visit_id, client_agency, client_id, service",

@@ -146,29 +146,3 @@ async def insert_slots(conn: asyncpg.Connection, slots: list[NewSlot], now: date
             window_end=s.opening.end,
         )
         await emit(conn, f"scheduled-{s.slot_id}", payload, s.agency_id, now)
-
-
-SETTLE = """
-WITH ranked AS (
-    SELECT agency_id AS ea, event_id AS ee, row_number() OVER (
-               ORDER BY occurred_at DESC, recorded_at DESC, agency_id DESC, event_id DESC) = 1
-           AS wins
-    FROM {table} WHERE {key}
-)
-UPDATE {table} t SET superseded = NOT r.wins FROM ranked r
-WHERE t.agency_id = r.ea AND t.event_id = r.ee AND t.superseded = r.wins
-RETURNING {returning}, r.wins
-"""
-
-
-async def settle_dispatch(conn: asyncpg.Connection, pairing_id: str, dispatch_id: str) -> None:
-    """Of a dispatch's versions (pairing, dispatch_id), the newest counts."""
-    await conn.execute(
-        SETTLE.format(
-            table="staff_dispatches",
-            key="pairing_id = $1 AND dispatch_id = $2",
-            returning="t.event_id",
-        ),
-        pairing_id,
-        dispatch_id,
-    )

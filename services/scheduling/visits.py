@@ -9,7 +9,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.scheduling import lifecycle
+from services.scheduling import entities, lifecycle
 from services.scheduling.domain.closing import OPEN
 from shared.events import Canonical, VisitLogged
 from shared.identity import client_agency
@@ -52,7 +52,7 @@ async def record(conn: asyncpg.Connection, events: list[Canonical]) -> None:
     """Keep the visits (not those whose retraction came first), then settle them."""
     if not events:
         return
-    early = await _retracted_before(conn, events)
+    early = await entities.retracted_among(conn, [(e.agency_id, e.event_id) for e in events])
     kept = [e for e in events if (e.agency_id, e.event_id) not in early]
     rows = [_row(e, e.payload) for e in kept if isinstance(e.payload, VisitLogged)]
     if not rows:
@@ -90,16 +90,3 @@ async def settle(conn: asyncpg.Connection, keys: list[tuple[str, str]], at: date
         await lifecycle.close_by_logged_visits(
             conn, r["agency_id"], r["client_id"], r["service"], at
         )
-
-
-async def _retracted_before(
-    conn: asyncpg.Connection, events: list[Canonical]
-) -> set[tuple[str, str]]:
-    rows = await conn.fetch(
-        "SELECT agency_id, target_event_id FROM retractions_seen"
-        " JOIN unnest($1::text[], $2::text[]) AS k(agency_id, target_event_id)"
-        " USING (agency_id, target_event_id)",
-        [e.agency_id for e in events],
-        [e.event_id for e in events],
-    )
-    return {(r["agency_id"], r["target_event_id"]) for r in rows}
