@@ -6,14 +6,17 @@ clients add up; the licensed rate is recomputed from the sums; `as_of` is the ol
 the shards' (the national figure is only as fresh as its slowest shard). An agency without
 a registration in force counts in no region, and so not in the nation either (SPEC 3.6
 "Unregistered agencies"; `GET /v1/reports/unassigned` lists it): the regions add up to the
-unsharded instance's national summary.
+unsharded instance's national summary in every figure but a pairing's (below).
 
 A pairing's figures (pairings_active, staff_days_target, its trainings, staff-days and
 milestones) count in every region that holds one of its two sides, once per region, and
 once in the unsharded national summary. Milestones are listed by pairing, so a milestone
 seen in both sides' regions is listed once here; the other pairing figures are sums, and a
 pairing whose sides are in two of the regions asked counts in each of them (as adding up
-those regions' summaries by hand would).
+those regions' summaries by hand would). Across shards a pairing counts where its events
+are: each shard holds the trainings, dispatches and milestones its own side reported, and
+the pairing's target where its pairing-established was published, so a pairing whose sides
+two shards serve counts once in the national sum but only in part in each side's region.
 """
 
 from __future__ import annotations
