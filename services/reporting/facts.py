@@ -31,7 +31,7 @@ Row = tuple[Any, ...]
 
 
 def _agency(e: Canonical, p: AgencyRegistered) -> Row:
-    return (p.agency_id, p.region_code, p.role, p.registered_on, p.incubated_by_pairing_id)
+    return (p.agency_id, p.region_code, p.role, p.registered_on, p.incubated_by_pairing_id, p.name)
 
 
 def _pairing(e: Canonical, p: PairingEstablished) -> Row:
@@ -130,7 +130,7 @@ _SLOT_COLUMNS = ("kind", "client_agency", "slot_id", "client_id", "service", "sl
 FACTS: dict[str, Fact] = {
     "agency-registered": Fact(
         "agency_facts",
-        ("subject_agency", "region_code", "role", "registered_on", "incubated_by"),
+        ("subject_agency", "region_code", "role", "registered_on", "incubated_by", "name"),
         _agency,
     ),
     "pairing-established": Fact(
