@@ -85,3 +85,10 @@ def test_session_rules() -> None:
     assert session.safe_next("/dashboard?region=22") == "/dashboard?region=22"
     for bad in ("https://evil/", "//evil", "/dashboard//evil", None, "/v1/reports/summary"):
         assert session.safe_next(bad) == "/dashboard"
+
+
+def test_agencies_are_named_with_their_id_or_by_id_alone() -> None:
+    names = {"yanghua": "阳花社会工作服务中心", "same": "same"}
+    assert views.agency_label(names, "yanghua") == "阳花社会工作服务中心（yanghua）"
+    assert views.agency_label(names, "same") == "same"
+    assert views.agency_label(names, "unnamed") == "unnamed"

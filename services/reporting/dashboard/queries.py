@@ -1,23 +1,53 @@
-"""The two look-ups the dashboard needs beside the summaries: which agencies a county
-holds (the drill-down's last level) and which pairings a scope's agencies are sides of.
-Both run only on a scope that reporting's access rules already authorized."""
+"""The look-ups the dashboard needs beside the summaries: which agencies a county held over
+a period (the drill-down's last level), agencies' registered names, and which pairings a
+scope's agencies are sides of. They run only on a scope that reporting's access rules
+already authorized."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 import asyncpg
 
+from services.reporting.basis import Basis, agency_periods
 from services.reporting.summary import Scope, scoped_agencies
 
 
-async def agencies_in(pool: asyncpg.Pool, region: str) -> list[dict[str, Any]]:
+async def agencies_in(pool: asyncpg.Pool, scope: Scope) -> list[str]:
+    """The agencies in the scope's region on some day of its period, as placement.py
+    places them: one that has since left still has its days here, one that arrived counts
+    only from its move, so the agencies' lines add up to the region's figures."""
+    start, end = scope.bounds()
     rows = await pool.fetch(
-        "SELECT agency_id, region_code, role FROM current_agencies"
-        " WHERE region_code LIKE $1 ORDER BY agency_id",
-        region + "%",
+        "SELECT DISTINCT agency_id"
+        f" FROM {agency_periods(scope.basis)} p"
+        " WHERE region_code LIKE $1 AND valid_from <= $3 AND valid_to >= $2"
+        " ORDER BY agency_id",
+        (scope.region or "") + "%",
+        start,
+        end,
     )
-    return [dict(r) for r in rows]
+    return [str(r["agency_id"]) for r in rows]
+
+
+async def agency_names(
+    pool: asyncpg.Pool, agency_ids: Iterable[str], on: date, basis: Basis = Basis()
+) -> dict[str, str]:
+    """Each agency's registered name by the registration in force on `on` (its first
+    registration's, before that day); agencies without a known name are left out, and
+    pages show their id instead."""
+    rows = await pool.fetch(
+        "SELECT DISTINCT ON (p.agency_id) p.agency_id, f.name"
+        f" FROM {agency_periods(basis)} p"
+        " JOIN agency_facts f ON f.agency_id = p.event_agency AND f.event_id = p.event_id"
+        " WHERE p.agency_id = ANY($1::text[]) AND p.valid_from <= $2 AND f.name IS NOT NULL"
+        " ORDER BY p.agency_id, p.valid_from DESC",
+        sorted(set(agency_ids)),
+        on,
+    )
+    return {str(r["agency_id"]): str(r["name"]) for r in rows}
 
 
 async def agency_region(pool: asyncpg.Pool, agency_id: str) -> str | None:

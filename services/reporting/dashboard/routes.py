@@ -22,11 +22,12 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from services.reporting.approvals.usecases import Approvals
+from services.reporting.dashboard import drill as drilling
 from services.reporting.dashboard import queries, session, views
 from services.reporting.dashboard.regions import lineage, region_name
 from services.reporting.periods import buckets
 from services.reporting.summary import Scope
-from services.reporting.usecases import Reports, child_regions
+from services.reporting.usecases import Reports
 from shared.errors import Refusal
 from shared.http import status_of, token_principal
 from shared.labels import VALUE_ZH
@@ -58,6 +59,7 @@ templates = jinja2.Environment(
 templates.globals["region_name"] = region_name
 templates.globals["service_labels"] = views.SERVICE_LABELS
 templates.globals["columns"] = views.COLUMNS
+templates.globals["agency_label"] = views.agency_label
 
 
 def mount(app: FastAPI) -> None:
@@ -275,7 +277,11 @@ def _refresh(request: Request) -> int:
 
 
 def _crumbs(
-    principal: Principal, period: views.Period, region: str | None, agency: str | None
+    principal: Principal,
+    period: views.Period,
+    region: str | None,
+    agency: str | None,
+    names: dict[str, str],
 ) -> list[dict[str, str]]:
     """province → prefecture → county → agency, from the principal's own level down."""
     crumbs: list[dict[str, str]] = []
@@ -290,7 +296,10 @@ def _crumbs(
                 )
     if agency:
         crumbs.append(
-            {"name": f"机构 {agency}", "href": _link("/dashboard", period, agency=agency)}
+            {
+                "name": f"机构 {views.agency_label(names, agency)}",
+                "href": _link("/dashboard", period, agency=agency),
+            }
         )
     return crumbs
 
@@ -314,14 +323,11 @@ async def _overview(request: Request) -> Response:
     agency = _param(request, principal, "agency", IDENT)
     try:
         scope = await reports.scope(principal, region, agency, None, None, period.start, period.end)
-        drill = _drill_level(scope)
+        drill = drilling.level(scope)
         # Independent reads, each on its own pooled connection: the page waits for the
         # slowest, not for their sum. The trend (one summary per month or year) comes
         # separately from /dashboard/trend, so the cards do not wait for it.
-        codes: list[str] = []
-        if drill == "region":
-            async with reports.pool.acquire() as conn:
-                codes = await child_regions(conn, scope.region or "")
+        lines = await drilling.lines(reports, scope, drill)
         limit = asyncio.Semaphore(SUMMARY_CONCURRENCY)
 
         async def summary_of(part: Scope) -> dict[str, Any]:
@@ -332,32 +338,32 @@ async def _overview(request: Request) -> Response:
             summary_of(scope),
             queries.pairings_of(reports.pool, scope),
             Approvals(reports).mark(scope),  # "changed since approval" (SPEC 3.9)
-            *(summary_of(replace(scope, region=c)) for c in codes),
+            *(summary_of(line.scope) for line in lines),
         )
-        children: list[dict[str, Any]] = []
-        if drill == "region":
-            children = [
-                {
-                    "code": code,
-                    "name": region_name(code),
-                    "href": _link("/dashboard", period, region=code),
-                    "figures": views.figures(part),
-                }
-                for code, part in zip(codes, parts, strict=True)
-            ]
-        elif drill == "agency":
-            children = await _agencies(reports, principal, scope, period)
+        children: list[dict[str, Any]] = [
+            {
+                "code": line.code,
+                "name": line.name,
+                "href": _link("/dashboard", period, **line.params),
+                "figures": views.figures(part),
+            }
+            for line, part in zip(lines, parts, strict=True)
+        ]
     except Refusal as exc:
         raise _api_error(request, principal, exc) from exc
     here = scope.region
-    if scope.agency and principal.role != "agency":
+    if scope.agency and principal.role != "agency" and not region:
         here = await queries.agency_region(reports.pool, scope.agency)
+    shown = {scope.agency} if scope.agency else set()
+    for p in pairings:
+        shown |= {p["assisting_agency_id"], p["assisted_agency_id"]}
+    names = await queries.agency_names(reports.pool, shown, scope.bounds()[1])
     child_rows = [c["figures"] for c in children]
     return render(
         request,
         "overview.html",
         principal,
-        title=_title(scope),
+        title=_title(scope, names),
         scope=scope,
         keep={"region": region, "agency": agency},
         period=period,
@@ -365,7 +371,8 @@ async def _overview(request: Request) -> Response:
         kpis=body,
         approval=approval,
         cards=views.cards(body),
-        crumbs=_crumbs(principal, period, here, scope.agency),
+        crumbs=_crumbs(principal, period, here, scope.agency, names),
+        names=names,
         drill=drill,
         children=children,
         child_chart={
@@ -429,6 +436,9 @@ async def trend(request: Request) -> Response:
                 principal, region, agency, None, None, period.trend_start, period.trend_end
             )
             lines = await _trend_lines(request, scope, period.trend_step)
+            names = await queries.agency_names(
+                reports.pool, [scope.agency] if scope.agency else [], period.trend_end
+            )
         except Refusal as exc:
             raise _api_error(request, principal, exc) from exc
     except Page as page:
@@ -438,7 +448,7 @@ async def trend(request: Request) -> Response:
         request,
         "trend.html",
         principal,
-        title=f"{_title(scope)} · 趋势",
+        title=f"{_title(scope, names)} · 趋势",
         period=period,
         back=_link("/dashboard", period, region=region, agency=agency),
         trend=[
@@ -452,35 +462,9 @@ async def trend(request: Request) -> Response:
     )
 
 
-def _drill_level(scope: Scope) -> str | None:
-    """What the page breaks its scope into: child regions, a county's agencies, or nothing."""
-    if scope.agency or scope.pairing or scope.project:
-        return None
-    if scope.region is not None and len(scope.region) >= 6:
-        return "agency"
-    return "region"
-
-
-async def _agencies(
-    reports: Reports, principal: Principal, scope: Scope, period: views.Period
-) -> list[dict[str, Any]]:
-
-    async def one(agency_id: str) -> dict[str, Any]:
-        own = await reports.scope(principal, None, agency_id, None, None, period.start, period.end)
-        return {
-            "code": agency_id,
-            "name": agency_id,
-            "href": _link("/dashboard", period, agency=agency_id),
-            "figures": views.figures(await reports.summary(own)),
-        }
-
-    rows = await queries.agencies_in(reports.pool, scope.region or "")
-    return list(await asyncio.gather(*(one(row["agency_id"]) for row in rows)))
-
-
-def _title(scope: Scope) -> str:
+def _title(scope: Scope, names: dict[str, str]) -> str:
     if scope.agency:
-        return f"机构 {scope.agency}"
+        return f"机构 {views.agency_label(names, scope.agency)}"
     if scope.region:
         return region_name(scope.region)
     return "全国"
@@ -563,6 +547,17 @@ async def _pairing(request: Request, pairing_id: str) -> Response:
         ]
     except Refusal as exc:
         raise _api_error(request, principal, exc) from exc
+    incubated = report["agencies_incubated"]["agencies"]
+    names = await queries.agency_names(
+        reports.pool,
+        [
+            report["assisting_agency_id"],
+            report["assisted_agency_id"],
+            *(a["agency_id"] for a in incubated),
+            *(p["agency_id"] for p in projects_listed),
+        ],
+        period.end or _today(request),
+    )
     years = views.pace(report["staff_days_by_programme_year"], _today(request))
     timeline = sorted(
         [
@@ -574,12 +569,18 @@ async def _pairing(request: Request, pairing_id: str) -> Response:
                 for m in report["milestones"]
             ),
             *(
-                {"on": a["registered_on"], "what": f"孵化机构 {a['agency_id']} 登记"}
-                for a in report["agencies_incubated"]["agencies"]
+                {
+                    "on": a["registered_on"],
+                    "what": f"孵化机构 {views.agency_label(names, a['agency_id'])} 登记",
+                }
+                for a in incubated
             ),
             *(
-                {"on": p["starts_on"], "what": f"项目 {p['project_id']} 启动（{p['agency_id']}）"}
-                for p in report["projects_undertaken"]["projects"]
+                {
+                    "on": p["starts_on"],
+                    "what": f"项目 {p['project_id']} 启动（{views.agency_label(names, p['agency_id'])}）",
+                }
+                for p in projects_listed
             ),
             {"on": report["starts_on"], "what": "结对开始"},
         ],
@@ -599,6 +600,7 @@ async def _pairing(request: Request, pairing_id: str) -> Response:
         principal,
         title=f"结对 {pairing_id}",
         report=report,
+        names=names,
         period=period,
         period_kinds=views.PERIOD_KINDS,
         kpis=body,

@@ -191,3 +191,9 @@ def pace(years: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
             {**year, "expected": expected, "elapsed_share": elapsed / length, "status": status}
         )
     return out
+
+
+def agency_label(names: dict[str, str], agency_id: str) -> str:
+    """An agency as pages name it: its registered name with its id, or the id alone."""
+    name = names.get(agency_id)
+    return f"{name}（{agency_id}）" if name and name != agency_id else agency_id
