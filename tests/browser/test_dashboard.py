@@ -13,7 +13,7 @@ import httpx
 import openpyxl
 from playwright.async_api import Browser, Page
 
-from deploy.demo import PAIRING, PROJECT
+from deploy.demo import PAIRING, PROJECT, reference_programme
 from deploy.stack import Stack
 from tests.browser.conftest import SCREENSHOTS, login
 from tests.support.events import envelope
@@ -21,6 +21,12 @@ from tests.support.polling import eventually
 from tests.support.reports import caught_up
 from tests.support.reports import report as api
 
+# The demo agencies' registered names.
+NAMES = {
+    e["payload"]["agency_id"]: e["payload"]["name"]
+    for e in reference_programme()
+    if e["type"] == "agency-registered"
+}
 CJK_FONTS = re.compile(r"WenQuanYi|Noto Sans CJK|Noto Serif CJK|Source Han|Droid Sans Fallback")
 
 
@@ -124,8 +130,11 @@ async def test_province_overview_drill_down_pairing_and_downloads(
     agencies = await _table(page, "#breakdown-table")
     assert set(agencies) == {"wenhua", "yanghua", "pugongying"}
     assert agencies["yanghua"] == _figures(api(demo_stack, province, agency="yanghua").json())
+    # Agencies by their registered name, the id beside it.
+    named = await page.inner_text('#breakdown-table tr[data-code="yanghua"] th')
+    assert NAMES["yanghua"] in named and "yanghua" in named
     await page.click('#breakdown-table a:has-text("yanghua")')
-    await page.wait_for_selector('#page-title:has-text("机构 yanghua")')
+    await page.wait_for_selector(f'#page-title:has-text("机构 {NAMES["yanghua"]}")')
     await _cards_equal_summary(page, api(demo_stack, province, agency="yanghua").json())
     crumbs = await page.inner_text("nav.crumbs")
     assert all(name in crumbs for name in ("吉林省", "延边朝鲜族自治州", "龙井市", "yanghua"))
@@ -142,12 +151,30 @@ async def test_province_overview_drill_down_pairing_and_downloads(
     assert months == {line["period"]: _figures(line["summary"]) for line in by_month}
     assert list(months) == ["2020-04", "2020-05", "2020-06"]
     assert sum(m["visits"] for m in months.values()) == sum(quarter["visits_by_service"].values())
+    # Once Yanbian's quarter is approved, its page says so (SPEC 3.9).
+    approved = httpx.post(
+        f"{base}/v1/approvals",
+        json={"scope": {"region": "2224"}, "from": "2020-04-01", "to": "2020-06-30"},
+        headers={"Authorization": f"Bearer {province}"},
+        timeout=60,
+    )
+    assert approved.status_code == 201, approved.text
+
+    async def marked() -> bool:
+        await page.goto(f"{base}/dashboard?region=2224&period=q2&year=2020")
+        return await page.locator("#approval-mark").count() == 1
+
+    await eventually(marked, timeout_s=30, what="the approval mark on the quarter's page")
+    assert "本期数据已于" in await page.inner_text("#approval-mark")
 
     # The pairing page: staff-days per programme year against target, milestones, licence rate.
     await page.goto(f"{base}/dashboard")
     await page.click(f'a:has-text("{PAIRING}")')
     await page.wait_for_selector("#pace-table")
     pairing = api(demo_stack, province, f"/v1/reports/pairings/{PAIRING}").json()
+    title = await page.inner_text("#page-title")
+    assert NAMES[pairing["assisting_agency_id"]] in title
+    assert NAMES[pairing["assisted_agency_id"]] in title
     pace = await _table(page, "#pace-table")
     assert [row["staff_days"] for row in pace.values()] == [
         y["staff_days"] for y in pairing["staff_days_by_programme_year"]

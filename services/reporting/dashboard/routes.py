@@ -578,7 +578,8 @@ async def _pairing(request: Request, pairing_id: str) -> Response:
             *(
                 {
                     "on": p["starts_on"],
-                    "what": f"项目 {p['project_id']} 启动（{views.agency_label(names, p['agency_id'])}）",
+                    "what": f"项目 {p['project_id']} 启动，承办机构 "
+                    + views.agency_label(names, p["agency_id"]),
                 }
                 for p in projects_listed
             ),
