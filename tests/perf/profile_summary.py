@@ -4,7 +4,7 @@ kept with --keep, its PostgreSQL started again on its folder).
 
     python -m tests.perf.profile_summary --database postgresql://.../bench_reporting \
         [--region 22 | --agency ag004 | --pairing P | --project P] [--from D --to D]
-        [--as-of 2026-11-29T19:30:00+00:00] [--rounds 3] [--plans 2]
+        [--as-of 2026-11-29T19:30:00+00:00] [--jit on|off] [--rounds 3] [--plans 2]
 
 Prints one JSON object: the statements by total time (ms, best of the rounds), the
 summary's own time, and the plans of the slowest statements.
@@ -64,7 +64,8 @@ async def profile(args: argparse.Namespace) -> dict[str, Any]:
         date.fromisoformat(args.end) if args.end else None,
         as_of=datetime.fromisoformat(args.as_of) if args.as_of else None,
     )
-    conn = await asyncpg.connect(args.database)
+    settings = {"jit": args.jit} if args.jit else {}
+    conn = await asyncpg.connect(args.database, server_settings=settings)
     try:
         best: dict[str, float] = {}
         whole: list[float] = []
@@ -110,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="start")
     parser.add_argument("--to", dest="end")
     parser.add_argument("--as-of")
+    parser.add_argument(
+        "--jit", choices=["on", "off"], help="the session's jit (else the database's)"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--plans", type=int, default=2)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
