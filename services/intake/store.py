@@ -108,9 +108,12 @@ _FIELD_NAMES: dict[type, frozenset[str]] = {}
 
 def authority_ids(subs: list[Submission]) -> list[tuple[str, str]]:
     """The pairing and project ids a request mentions."""
+    return _mentioned_ids([sub.event.payload if sub.event else None for sub in subs])
+
+
+def _mentioned_ids(payloads: list[object]) -> list[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
-    for sub in subs:
-        payload = sub.event.payload if sub.event else None
+    for payload in payloads:
         for name in ("pairing_id", "incubated_by_pairing_id"):
             if value := _field(payload, name):
                 found.add(("pairing", value))
@@ -122,7 +125,12 @@ def authority_ids(subs: list[Submission]) -> list[tuple[str, str]]:
 async def load_known(conn: asyncpg.Connection, subs: list[Submission]) -> Known:
     """What the authorisation of these events needs to know (known.py)."""
     known = Known()
-    ids = authority_ids(subs)
+    # A retraction is judged as its target would be (authority.py), so what the targets
+    # mention (a pairing's sides, a project) must be known as well as the request's own.
+    await _load_targets(conn, subs, known)
+    payloads: list[object] = [sub.event.payload for sub in subs if sub.event is not None]
+    payloads += [target.payload for target in known.targets.values()]
+    ids = _mentioned_ids(payloads)
     projects = [i for k, i in ids if k == "project"]
     for r in await conn.fetch(
         "SELECT id, agency_id FROM owned_ids WHERE kind = 'project' AND id = ANY($1::text[])",
@@ -130,11 +138,10 @@ async def load_known(conn: asyncpg.Connection, subs: list[Submission]) -> Known:
     ):
         known.projects[r["id"]] = r["agency_id"]
     agencies: set[str] = set(known.projects.values())
-    for sub in subs:
-        assert sub.event is not None
-        agencies.add(sub.event.agency_id)
+    agencies |= {sub.event.agency_id for sub in subs if sub.event is not None}
+    for payload in payloads:
         for name in ("agency_id", "client_agency_id", "assisting_agency_id", "assisted_agency_id"):
-            if value := _field(sub.event.payload, name):
+            if value := _field(payload, name):
                 agencies.add(value)
     for r in await conn.fetch(
         "SELECT agency_id, region_code, incubated_by FROM agency_regions"
@@ -151,7 +158,6 @@ async def load_known(conn: asyncpg.Connection, subs: list[Submission]) -> Known:
         sorted(agencies),
     ):
         known.pairings[r["id"]] = Pairing(r["assisting"], r["assisted"])
-    await _load_targets(conn, subs, known)
     return known
 
 
