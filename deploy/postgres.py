@@ -77,6 +77,9 @@ class LocalPostgres:
         self.port = port
         self.data_dir = data_dir
         self.process: subprocess.Popen[bytes] | None = None
+        # Where the cluster really lives: data_dir, or a stand-in under /var/tmp when the
+        # postgres user cannot reach data_dir (see _prepare_folder).
+        self.folder = data_dir
         self.bindir, self.origin = find_binaries()
         self.prefix = _run_as()
 
@@ -97,6 +100,7 @@ class LocalPostgres:
                 folder.mkdir(parents=True, exist_ok=True)
                 shutil.chown(folder, "postgres", "postgres")
         folder.chmod(0o700)
+        self.folder = folder
         return folder
 
     def start(self, timeout_s: float = 30.0) -> None:
@@ -170,3 +174,10 @@ class LocalPostgres:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, 9)
             self.process.wait()
+
+    def remove(self) -> None:
+        """Stop and delete the cluster: for throw-away servers (tests, benchmarks). The
+        stand-in folder under /var/tmp is not inside any temporary folder its caller
+        removes, so without this every test run would leave a whole cluster behind."""
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -48,7 +48,7 @@ def pg_url() -> Iterator[str]:
     try:
         yield server.url
     finally:
-        server.stop()
+        server.remove()
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -129,9 +129,11 @@ async def run(config: ChaosConfig, say: Any = print) -> dict[str, Any]:
     finally:
         await asyncio.to_thread(stack.stop)
         await asyncio.to_thread(nats_server.stop)
-        await asyncio.to_thread(pg.stop)
         if ok and not config.keep:
+            await asyncio.to_thread(pg.remove)
             shutil.rmtree(folder, ignore_errors=True)
+        else:  # kept to look into, the cluster with it
+            await asyncio.to_thread(pg.stop)
 
 
 async def _drive(

@@ -29,7 +29,7 @@ def own_postgres() -> Iterator[LocalPostgres]:
     try:
         yield server
     finally:
-        server.stop()
+        server.remove()
         shutil.rmtree(folder, ignore_errors=True)
 
 
