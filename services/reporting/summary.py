@@ -102,15 +102,35 @@ def _with_pairing(relation: str, alias: str) -> str:
     return f"{relation} {alias} LEFT JOIN {{current_pairings}} pp ON pp.pairing_id = {alias}.pairing_id"
 
 
+# The clause "the client was in the scope's project (or the pairing's projects) on the
+# fact's day", by placeholder: `fill` writes it only for a scope with projects, as a plain
+# EXISTS PostgreSQL turns into a join (under an OR it would run once per visit).
+_IN_PROJECTS = {
+    "visit_in_projects": ("v.client_agency", "v.client_id", "v.visited_on"),
+    "slot_in_projects": ("s.client_agency", "s.client_id", "s.slot_on"),
+}
+
+
 def _client_of_projects(client_agency: str, client: str, day: str) -> str:
-    """The client was in the scope's project (or the pairing's projects) on `day`."""
     return (
-        "($5::text IS NULL AND $6::text[] IS NULL OR EXISTS (SELECT 1 FROM {client_periods} c"
+        "EXISTS (SELECT 1 FROM {client_periods} c"
         f" WHERE c.agency_id = {client_agency} AND c.client_id = {client}"
         f" AND {day} BETWEEN c.valid_from AND c.valid_to"
         " AND ($5::text IS NULL OR c.project_id = $5)"
-        f" AND {_OF_PROJECTS.format(col='c.project_id')}))"
+        f" AND {_OF_PROJECTS.format(col='c.project_id')})"
     )
+
+
+def fill(query: str, basis: Basis, by_projects: bool) -> str:
+    """A summary query's text (or one built on its pieces, as explain's) for `basis`: its
+    {relations}, and the project clauses when the scope has projects (`by_projects`)."""
+    named = relations(basis)
+    for key, (client_agency, client, day) in _IN_PROJECTS.items():
+        clause = _client_of_projects(client_agency, client, day) if by_projects else "true"
+        query = query.replace("{" + key + "}", clause)
+    for name, relation in named.items():
+        query = query.replace("{" + name + "}", relation)
+    return query
 
 
 _AGENCIES = f"""
@@ -154,7 +174,7 @@ WHERE {_agency_filter()} AND $3 BETWEEN valid_from AND valid_to AND first_on <= 
 _VISITS_IN_SCOPE = f"""
 FROM {{visits}} v
 WHERE {_on_the_day("v.agency_id", "v.visited_on")} AND visited_on BETWEEN $2 AND $3
-  AND {_client_of_projects("v.client_agency", "v.client_id", "v.visited_on")}
+  AND {{visit_in_projects}}
 """
 # Distinct clients by hashing (agency, client) per service first: a count(DISTINCT) over a
 # row value sorts every visit once per group, several times slower at a million visits.
@@ -236,7 +256,7 @@ SELECT count(DISTINCT slot_id) FILTER (WHERE kind = 'scheduled') AS scheduled,
        count(DISTINCT slot_id) FILTER (WHERE kind = 'overdue') AS overdue
 FROM {{slots}} s
 WHERE {_on_the_day("client_agency", "slot_on")} AND slot_on BETWEEN $2 AND $3
-  AND {_client_of_projects("s.client_agency", "s.client_id", "s.slot_on")}
+  AND {{slot_in_projects}}
 """
 
 
@@ -251,10 +271,10 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
         placed.stock, start, end, scope.pairing, scope.project, projects, placed.whole,
         [s[0] for s in spans], [s[1] for s in spans], [s[2] for s in spans],
     )  # fmt: skip
-    named = relations(basis)
+    by_projects = scope.project is not None or projects is not None
 
     async def fetch(query: str, given: tuple[Any, ...] = args) -> list[asyncpg.Record]:
-        text = _PARAMS + query.format_map(named) + " "
+        text = _PARAMS + fill(query, basis, by_projects) + " "
         rows: list[asyncpg.Record] = await conn.fetch(text, *given)
         return rows
 

@@ -24,7 +24,7 @@ from services.reporting.explain.bases import BASES, NOT_EVENTS, Rows
 from services.reporting.explain.history import replaced
 from services.reporting.kpis import BY_NAME
 from services.reporting.placement import place
-from services.reporting.summary import _PARAMS, Scope, pairing_projects
+from services.reporting.summary import _PARAMS, Scope, fill, pairing_projects
 from shared.errors import Invalid, field_error
 from shared.programme import target_between
 
@@ -91,6 +91,7 @@ async def explain(
         start = end
     projects = await pairing_projects(conn, scope.pairing, scope.basis) if scope.pairing else None
     sql = chosen.sql
+    sql = fill(sql, scope.basis, scope.project is not None or projects is not None)
     for name, relation in _relations(scope.basis).items():
         sql = sql.replace("{" + name + "}", relation)
     spans = placed.partial
