@@ -9,7 +9,6 @@ from __future__ import annotations
 from services.reporting.summary import (
     _OF_PROJECTS,
     _VISITS_IN_SCOPE,
-    _client_of_projects,
     _of_pairing,
     _on_the_day,
     _with_pairing,
@@ -105,6 +104,6 @@ SELECT DISTINCT ON (slot_id) '' AS cell, agency_id, event_id, 'visit-{kind}' AS 
 FROM {{slots}} s
 WHERE kind = '{kind}' AND {_on_the_day("client_agency", "slot_on")}
   AND slot_on BETWEEN $2 AND $3
-  AND {_client_of_projects("s.client_agency", "s.client_id", "s.slot_on")}
+  AND {{slot_in_projects}}
 ORDER BY slot_id, slot_on, agency_id, event_id
 """
