@@ -4,8 +4,12 @@ the summary shows, under the same read scope."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
 from typing import Any
+
+import httpx
 
 from deploy.demo import PAIRING, PROJECT
 from deploy.stack import Stack
@@ -95,3 +99,37 @@ async def test_explain_answers_within_the_summarys_read_scope(
     for wrong in ("nonsense", "licensed_rate", "visits_by_service.teleport", "visit_minutes.x"):
         resp = report(demo_stack, yanghua, EXPLAIN, kpi=wrong)
         assert resp.status_code == 422 and resp.json()["errors"][0]["path"] == "kpi", wrong
+
+
+async def test_the_dashboards_cards_link_to_the_events_behind_them(
+    demo_stack: Stack, token: Callable[..., str]
+) -> None:
+    """Each KPI card's 明细 link lists the events whose values add up to the card's figure."""
+    await caught_up(demo_stack, token)
+    province = token("province", region="22")
+    base = demo_stack.services["reporting"].url
+    cookies = {"qianshou_session": province}
+    overview = httpx.get(f"{base}/dashboard", params={"period": "all"}, cookies=cookies)
+    assert overview.status_code == 200, overview.text
+    links = dict(re.findall(r'data-kpi="([^"]+)">.*?class="card-explain" href="([^"]+)"',
+                            overview.text, re.S))  # fmt: skip
+    assert {"visits_by_service", "licensed_rate", "staff_days_dispatched"} <= set(links)
+    summary = report(demo_stack, province, region="22").json()
+    for card, figure_of in [
+        ("visits_by_service", lambda s: sum(s["visits_by_service"].values())),
+        ("licensed_rate", lambda s: s["workers_licensed"]),  # its count of licensed workers
+        ("staff_days_dispatched", lambda s: s["staff_days_dispatched"]),
+        ("clients_served", lambda s: s["clients_served"]),
+    ]:
+        total, href = 0.0, html.unescape(links[card])
+        while href:
+            page = httpx.get(f"{base}{href}", cookies=cookies)
+            assert page.status_code == 200, page.text
+            total += sum(float(v) for v in re.findall(r'data-value="([^"]+)"', page.text))
+            found = re.search(r'id="next-page" href="([^"]+)"', page.text)
+            href = html.unescape(found.group(1)) if found else ""
+        assert total == figure_of(summary), card
+    stranger = {"qianshou_session": token("agency", "yanghua")}
+    refused = httpx.get(f"{base}/dashboard/explain", params={"kpi": "visit_minutes",
+                        "agency": "lanxing"}, cookies=stranger)  # fmt: skip
+    assert refused.status_code == 403

@@ -66,7 +66,10 @@ def mount(app: FastAPI) -> None:
     """Add the dashboard's routes and files to reporting's app."""
     if not ECHARTS.exists():
         log.warning("dashboard charts unavailable: %s missing (run ./deploy/dev)", ECHARTS)
+    from services.reporting.dashboard import explain_page  # it uses this module's helpers
+
     app.include_router(router)
+    app.include_router(explain_page.router)
     app.mount("/dashboard/static", StaticFiles(directory=HERE / "static"), name="dashboard-static")
 
 
@@ -370,7 +373,7 @@ async def _overview(request: Request) -> Response:
         period_kinds=views.PERIOD_KINDS,
         kpis=body,
         approval=approval,
-        cards=views.cards(body),
+        cards=_explained(views.cards(body), period, region=region, agency=agency),
         crumbs=_crumbs(principal, period, here, scope.agency, names),
         names=names,
         drill=drill,
@@ -605,7 +608,7 @@ async def _pairing(request: Request, pairing_id: str) -> Response:
         period=period,
         period_kinds=views.PERIOD_KINDS,
         kpis=body,
-        cards=views.cards(body),
+        cards=_explained(views.cards(body), period, pairing=pairing_id),
         years=years,
         pace_chart=pace_chart,
         timeline=timeline,
@@ -630,6 +633,13 @@ async def _pairing(request: Request, pairing_id: str) -> Response:
         ],
         today=_today(request),
     )
+
+
+def _explained(cards: list[views.Card], period: views.Period, **scope: str | None) -> list[Any]:
+    """Each card links to the events behind its figure (SPEC 3.7)."""
+    from services.reporting.dashboard.explain_page import linked
+
+    return linked(cards, period, **scope)
 
 
 # -- downloads ---------------------------------------------------------------------------

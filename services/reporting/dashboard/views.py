@@ -83,6 +83,8 @@ class Card:
     title: str
     value: str
     note: str = ""
+    explains: str = ""  # the figure whose events the card links to (default: `kpi`)
+    href: str = ""  # that link, in the page's scope and period (dashboard/explain_page.py)
 
 
 def _number(value: Any) -> str:
@@ -134,6 +136,7 @@ def cards(kpis: dict[str, Any]) -> list[Card]:
             label("licensed_rate"),
             _percent(kpis.get("licensed_rate")),
             f"{_number(kpis.get('workers_licensed'))} / {_number(kpis.get('workers_total'))} 人",
+            explains="workers_licensed",
         ),
     ]
 
