@@ -11,7 +11,7 @@ remembered (`retractions_seen`) and the target is then kept as retracted."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -50,13 +50,7 @@ ENTITIES = (WORKERS, CLIENTS, PAIRINGS, PROJECTS)
 
 async def retracted_before(conn: asyncpg.Connection, agency_id: str, event_id: str) -> bool:
     """The event's retraction came first (references arrive in any order)."""
-    return bool(
-        await conn.fetchval(
-            "SELECT true FROM retractions_seen WHERE agency_id = $1 AND target_event_id = $2",
-            agency_id,
-            event_id,
-        )
-    )
+    return (agency_id, event_id) in await retracted_among(conn, [(agency_id, event_id)])
 
 
 async def retracted_among(
@@ -74,28 +68,36 @@ async def retracted_among(
 
 
 async def record(
-    conn: asyncpg.Connection, entity: Entity, event: Canonical, values: Mapping[str, object]
-) -> Key:
-    """Keep the event's version of an entity and settle which version is in force;
-    returns the entity's key."""
-    row: dict[str, object] = {
-        entity.event_agency: event.agency_id,
-        **values,
-        "event_id": event.event_id,
-        "occurred_at": event.occurred_at,
-        "recorded_at": event.recorded_at,
-        "retracted": await retracted_before(conn, event.agency_id, event.event_id),
-        "superseded": True,
-    }
-    names = ", ".join(row)
-    params = ", ".join(f"${n}" for n in range(1, len(row) + 1))
-    await conn.execute(
+    conn: asyncpg.Connection,
+    entity: Entity,
+    versions: Sequence[tuple[Canonical, Mapping[str, object]]],
+) -> list[Key]:
+    """Keep the events' versions of an entity (a run in one round trip) and settle which
+    version is in force; returns the entities' keys."""
+    if not versions:
+        return []
+    early = await retracted_among(conn, [(e.agency_id, e.event_id) for e, _ in versions])
+    rows = [
+        {
+            entity.event_agency: e.agency_id,
+            **values,
+            "event_id": e.event_id,
+            "occurred_at": e.occurred_at,
+            "recorded_at": e.recorded_at,
+            "retracted": (e.agency_id, e.event_id) in early,
+            "superseded": True,
+        }
+        for e, values in versions
+    ]
+    names = ", ".join(rows[0])
+    params = ", ".join(f"${n}" for n in range(1, len(rows[0]) + 1))
+    await conn.executemany(
         f"INSERT INTO {entity.table} ({names}) VALUES ({params}) ON CONFLICT DO NOTHING",
-        *row.values(),
+        [tuple(row.values()) for row in rows],
     )
-    key = tuple(str(row[c]) for c in entity.key)
-    await settle(conn, entity, [key])
-    return key
+    keys = sorted({tuple(str(row[c]) for c in entity.key) for row in rows})
+    await settle(conn, entity, keys)
+    return keys
 
 
 async def retract(
@@ -124,10 +126,17 @@ async def settle(conn: asyncpg.Connection, entity: Entity, keys: list[Key]) -> N
     await conn.execute(entity.settle_sql(), *columns)
 
 
-async def in_force(conn: asyncpg.Connection, entity: Entity, key: Key) -> bool:
-    where = " AND ".join(f"{c} = ${n}" for n, c in enumerate(entity.key, start=1))
-    return bool(
-        await conn.fetchval(
-            f"SELECT true FROM {entity.table} WHERE {where} AND NOT superseded LIMIT 1", *key
-        )
+async def without_force(conn: asyncpg.Connection, entity: Entity, keys: list[Key]) -> list[Key]:
+    """Of these keys, those with no version in force (every one retracted)."""
+    if not keys:
+        return []
+    cols = ", ".join(entity.key)
+    arrays = ", ".join(f"${n}::text[]" for n in range(1, len(entity.key) + 1))
+    rows = await conn.fetch(
+        f"SELECT {cols} FROM unnest({arrays}) AS k({cols}) WHERE NOT EXISTS"
+        f" (SELECT 1 FROM {entity.table} t WHERE ({', '.join('t.' + c for c in entity.key)})"
+        f" = ({', '.join('k.' + c for c in entity.key)}) AND NOT t.superseded)"
+        f" ORDER BY {cols}",
+        *[[k[i] for k in keys] for i in range(len(entity.key))],
     )
+    return [tuple(r) for r in rows]

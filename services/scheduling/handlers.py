@@ -23,8 +23,6 @@ from shared.events import (
     EventRetracted,
     PairingEstablished,
     ProjectStarted,
-    StaffDispatched,
-    VisitLogged,
     WorkerRegistered,
 )
 
@@ -33,24 +31,27 @@ Handler = Callable[[asyncpg.Connection, Canonical, Any], Awaitable[None]]
 
 
 async def apply(conn: asyncpg.Connection, events: list[Canonical]) -> None:
-    """Apply in stream order, except that visits and dispatches, which never touch each
-    other, gather into runs applied a run at a time (visits.py, dispatches.py) until an
-    event of another type comes (a registration, a retraction): the runs go first."""
-    runs: dict[str, list[Canonical]] = {"visit-logged": [], "staff-dispatched": []}
+    """Apply in stream order, except that events of types that never touch each other
+    (GATHERED) gather into runs, each applied in a few statements, until an event of
+    another group comes: the runs go first."""
+    runs: dict[str, list[Canonical]] = {}
+    group: str | None = None
     for event in events:
-        if event.type in runs:
-            runs[event.type].append(event)
-            continue
-        await _flush(conn, runs)
-        await _apply_one(conn, event)
+        joins = GATHERED.get(event.type)
+        if joins is None or joins != group:
+            await _flush(conn, runs)
+            group = joins
+        if joins is None:
+            await _apply_one(conn, event)
+        else:
+            runs.setdefault(event.type, []).append(event)
     await _flush(conn, runs)
 
 
 async def _flush(conn: asyncpg.Connection, runs: dict[str, list[Canonical]]) -> None:
-    await visits.record(conn, runs["visit-logged"])
-    await dispatches.record(conn, runs["staff-dispatched"])
-    for run in runs.values():
-        run.clear()
+    for event_type, run in runs.items():
+        await RUNS[event_type](conn, run)
+    runs.clear()
 
 
 async def _apply_one(conn: asyncpg.Connection, event: Canonical) -> None:
@@ -69,40 +70,40 @@ async def _agency_registered(
     await regions.record(conn, [(registration, p.registered_on)])
 
 
-async def _worker_registered(
-    conn: asyncpg.Connection, event: Canonical, p: WorkerRegistered
+async def _workers_registered(conn: asyncpg.Connection, events: list[Canonical]) -> None:
+    versions = [
+        (e, {"agency_id": p.agency_id, "worker_id": p.worker_id, "role": p.role,
+             "languages": sorted(set(p.languages))})
+        for e in events
+        if isinstance(p := e.payload, WorkerRegistered)
+    ]  # fmt: skip
+    await entities.record(conn, entities.WORKERS, versions)
+
+
+async def _clients_registered(conn: asyncpg.Connection, events: list[Canonical]) -> None:
+    versions = [
+        (e, {"client_id": p.client_id, "ethnicity": p.ethnicity,
+             "in_difficulty": p.in_difficulty, "project_id": p.project_id})
+        for e in events
+        if isinstance(p := e.payload, ClientProfile)
+    ]  # fmt: skip
+    keys = await entities.record(conn, entities.CLIENTS, versions)
+    await _cancel_if_gone(conn, keys, events[-1])
+
+
+async def _cancel_if_gone(
+    conn: asyncpg.Connection, keys: list[entities.Key], event: Canonical
 ) -> None:
-    values = {
-        "agency_id": p.agency_id,
-        "worker_id": p.worker_id,
-        "role": p.role,
-        "languages": sorted(set(p.languages)),
-    }
-    await entities.record(conn, entities.WORKERS, event, values)
-
-
-async def _client_registered(conn: asyncpg.Connection, event: Canonical, p: ClientProfile) -> None:
-    values = {
-        "client_id": p.client_id,
-        "ethnicity": p.ethnicity,
-        "in_difficulty": p.in_difficulty,
-        "project_id": p.project_id,
-    }
-    key = await entities.record(conn, entities.CLIENTS, event, values)
-    await _cancel_if_gone(conn, key, event)
-
-
-async def _cancel_if_gone(conn: asyncpg.Connection, key: entities.Key, event: Canonical) -> None:
     """A client with no registration in force (its only one retracted) has no visits to be
     made: its open slots are cancelled (lifecycle.cancel_slots_of_client)."""
-    if not await entities.in_force(conn, entities.CLIENTS, key):
-        await lifecycle.cancel_slots_of_client(conn, key[0], key[1], event.recorded_at)
+    for agency_id, client_id in await entities.without_force(conn, entities.CLIENTS, keys):
+        await lifecycle.cancel_slots_of_client(conn, agency_id, client_id, event.recorded_at)
 
 
 async def _project_started(conn: asyncpg.Connection, event: Canonical, p: ProjectStarted) -> None:
     """Which pairing a project was started under: the pairing scope's clients (SPEC 3.6)."""
     values = {"project_id": p.project_id, "agency_id": p.agency_id, "pairing_id": p.pairing_id}
-    await entities.record(conn, entities.PROJECTS, event, values)
+    await entities.record(conn, entities.PROJECTS, [(event, values)])
 
 
 async def _pairing_established(
@@ -116,21 +117,13 @@ async def _pairing_established(
         "ends_on": p.ends_on,
         "staff_days_per_year": p.targets.staff_days_per_year,
     }
-    await entities.record(conn, entities.PAIRINGS, event, values)
-
-
-async def _staff_dispatched(conn: asyncpg.Connection, event: Canonical, p: StaffDispatched) -> None:
-    await dispatches.record(conn, [event])
+    await entities.record(conn, entities.PAIRINGS, [(event, values)])
 
 
 async def _event_retracted(conn: asyncpg.Connection, event: Canonical, p: EventRetracted) -> None:
     if event.agency_id in SERVICE_SENDERS:
         return  # a service's retraction of its own event: nothing of it is kept here
     await _retract(conn, event, p.target_event_id)
-
-
-async def _visit_logged(conn: asyncpg.Connection, event: Canonical, p: VisitLogged) -> None:
-    await visits.record(conn, [event])
 
 
 async def _retract(conn: asyncpg.Connection, event: Canonical, target: str) -> None:
@@ -146,8 +139,7 @@ async def _retract(conn: asyncpg.Connection, event: Canonical, target: str) -> N
     )
     await regions.retract(conn, [(agency_id, target)])
     touched = await entities.retract(conn, agency_id, target)
-    for key in touched.get(entities.CLIENTS, []):
-        await _cancel_if_gone(conn, key, event)
+    await _cancel_if_gone(conn, touched.get(entities.CLIENTS, []), event)
     dispatch = await conn.fetchrow(
         "DELETE FROM staff_dispatches WHERE agency_id = $1 AND event_id = $2"
         " RETURNING pairing_id, dispatch_id",
@@ -170,15 +162,38 @@ async def _retract(conn: asyncpg.Connection, event: Canonical, target: str) -> N
         )
 
 
+# The event types applied a run at a time, and the group each gathers with: types of one
+# group never touch each other's rows, so their runs may be applied side by side.
+RUNS: dict[str, Callable[[asyncpg.Connection, list[Canonical]], Awaitable[None]]] = {
+    "visit-logged": visits.record,
+    "staff-dispatched": dispatches.record,
+    "worker-registered": _workers_registered,
+    "client-registered": _clients_registered,
+}
+GATHERED = {
+    "visit-logged": "facts",
+    "staff-dispatched": "facts",
+    "worker-registered": "people",
+    "client-registered": "people",
+}
+
+
+def _one_of(event_type: str) -> Handler:
+    async def handle(conn: asyncpg.Connection, event: Canonical, _: Any) -> None:
+        await RUNS[event_type](conn, [event])
+
+    return handle
+
+
 # Every event type scheduling consumes, and the one function that applies it. The durable
 # consumer's subscription is derived from this registry (CONSUMED_TYPES), so a handler
 # cannot be added without its events being delivered.
 HANDLERS: dict[str, Handler] = {
     "agency-registered": _agency_registered,
-    "worker-registered": _worker_registered,
-    "client-registered": _client_registered,
-    "visit-logged": _visit_logged,
-    "staff-dispatched": _staff_dispatched,
+    "worker-registered": _one_of("worker-registered"),
+    "client-registered": _one_of("client-registered"),
+    "visit-logged": _one_of("visit-logged"),
+    "staff-dispatched": _one_of("staff-dispatched"),
     "pairing-established": _pairing_established,
     "project-started": _project_started,
     "event-retracted": _event_retracted,
