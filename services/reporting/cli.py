@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import nats
@@ -39,6 +39,13 @@ async def _rebuild() -> dict[str, object]:
         await pool.close()
 
 
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError("a moment with its offset, e.g. 2020-07-01T00:00:00+08:00")
+    return moment
+
+
 async def _reconcile(args: argparse.Namespace) -> int:
     rules = plain.SPEC if args.spec else plain.IMPLEMENTED
     settings = ServiceSettings.from_env("reporting")
@@ -59,7 +66,9 @@ async def _reconcile(args: argparse.Namespace) -> int:
         finally:
             await nc.close()
         today = today_in_china(clock_from_env())
-        outcome = await reconcile(pool, events, today, args.region, args.start, args.end, rules)
+        outcome = await reconcile(
+            pool, events, today, args.region, args.start, args.end, rules, args.as_of
+        )
     finally:
         await pool.close()
     for difference in outcome.differences:
@@ -114,6 +123,12 @@ def main(argv: list[str]) -> int:
     check.add_argument("--region", help="only scopes inside this region prefix")
     check.add_argument("--from", dest="start", type=date.fromisoformat, help="YYYY-MM-DD")
     check.add_argument("--to", dest="end", type=date.fromisoformat, help="YYYY-MM-DD")
+    check.add_argument(
+        "--as-of",
+        dest="as_of",
+        type=_moment,
+        help="compare the figures as of this moment (ISO timestamp with offset, SPEC 3.7)",
+    )
     check.add_argument(
         "--spec",
         action="store_true",

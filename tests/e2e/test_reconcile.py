@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 
 import asyncpg
+import httpx
 import orjson
 
 from deploy.demo import reference_programme
@@ -42,6 +43,16 @@ async def test_reconcile_finds_the_demo_true_and_a_corrupted_row_false(
         demo_stack, "--region", "2224", "--from", "2019-01-01", "--to", "2019-12-31"
     )
     assert narrowed.returncode == 0, narrowed.stdout[-3000:]
+
+    # as of a moment half-way through the demo (SPEC 3.7): equal too
+    middle = reference_programme()[len(reference_programme()) // 2]
+    moment = httpx.get(
+        f"{demo_stack.services['intake'].url}/v1/events/{middle['event_id']}",
+        params={"agency": middle["agency_id"]},
+        headers={"Authorization": f"Bearer {token('admin')}"},
+    ).json()["recorded_at"]
+    then = _reconcile(demo_stack, "--as-of", moment)
+    assert then.returncode == 0, then.stdout[-3000:] + then.stderr[-3000:]
 
     url = with_database(pg_url, f"{demo_stack.db_prefix}_reporting")
     conn = await asyncpg.connect(url)
