@@ -15,12 +15,14 @@ from playwright.async_api import Browser, Page
 
 from deploy.demo import PAIRING, PROJECT, reference_programme
 from deploy.stack import Stack
+from services.reporting.dashboard.views import cards
 from tests.browser.conftest import SCREENSHOTS, login
 from tests.support.events import envelope
 from tests.support.polling import eventually
 from tests.support.reports import caught_up
 from tests.support.reports import report as api
 
+CARD_KPIS = [card.kpi for card in cards({})]
 # The demo agencies' registered names.
 NAMES = {
     e["payload"]["agency_id"]: e["payload"]["name"]
@@ -121,6 +123,23 @@ async def test_province_overview_drill_down_pairing_and_downloads(
     await page.wait_for_selector("#trend-chart svg")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / "overview.png"), full_page=True)
+
+    # Each KPI card links to the events behind its figure; their values add up to it.
+    assert await page.locator(".card a.card-explain").count() == len(CARD_KPIS)
+    await page.click('[data-kpi="staff_days_dispatched"] a.card-explain')
+    explained = 0.0
+    while True:
+        await page.wait_for_selector("#explain-table")
+        explained += sum(
+            await page.eval_on_selector_all(
+                "#explain-table td[data-value]", "cells => cells.map(c => Number(c.dataset.value))"
+            )
+        )
+        if await page.locator("#next-page").count() == 0:
+            break
+        await page.click("#next-page")
+    assert explained == summary["staff_days_dispatched"] > 0
+    await page.goto(f"{base}/dashboard")
 
     # Drill down, each level a click: province → prefecture → county → agency.
     await page.click('#breakdown-table a:has-text("延边朝鲜族自治州")')
