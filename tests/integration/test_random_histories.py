@@ -95,7 +95,7 @@ def _print_tracebacks(logs: Path) -> None:
 
 
 @settings(
-    max_examples=EXPLORE or 6,
+    max_examples=EXPLORE or 5,
     derandomize=not EXPLORE,
     deadline=None,
     suppress_health_check=[
@@ -306,7 +306,7 @@ async def _until(
 ) -> Any:
     """`eventually`, saying what every other session of the database was doing if not."""
     try:
-        return await eventually(condition, timeout_s=30, what=what)
+        return await eventually(condition, timeout_s=90, what=what)
     except AssertionError as exc:
         sessions = await conn.fetch(
             "SELECT pid, state, wait_event_type, wait_event, left(query, 120) AS query"
