@@ -41,6 +41,17 @@ async def lock(conn: asyncpg.Connection, subs: list[Submission]) -> None:
     await _lock(conn, subs)
 
 
+async def hold_recording_order(conn: asyncpg.Connection) -> None:
+    """Take the one lock under which requests take their recording time and commit.
+
+    Reporting's `as_of` is the newest `recorded_at` it applied; that is only honest if an
+    event recorded earlier can never reach EVENTS after one recorded later. Taken just
+    before the clock is read and held to commit, this lock makes recording time, log seq
+    (the outbox's order) and commit order the same order. Only the short write at the end
+    of a request waits on it: validation, locks per id and loading come before."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('intake:recording', 0))")
+
+
 async def load(conn: asyncpg.Connection, subs: list[Submission]) -> Facts:
     """What the rules need to decide these events (services/intake/decision.py)."""
     return Facts(

@@ -58,6 +58,7 @@ class Intake:
         async with self.pool.acquire() as conn, conn.transaction():
             await store.lock(conn, request.valid)
             facts = await store.load(conn, request.valid)
+            await store.hold_recording_order(conn)
             decided = decision.decide(principal, request, facts, self.clock.now())
             raced = await store.record(conn, decided, self.vault)
         decision.settle_raced(decided, raced)
