@@ -199,8 +199,7 @@ async def test_a_pairing_follows_its_establishment_in_force(
     await _publish(stack, [marker], token("agency", "wenhua"))
     await eventually(lambda: _client_known(url, token("agency", "wenhua")), timeout_s=30, what="applied")  # fmt: skip
     assert await target_is(60)
-    # (by admin: intake refuses the province's retraction of a pairing, FINDINGS.md)
-    await _publish(stack, [_retraction("p1-b", agency_id="lanxing")], token("admin"))
+    await _publish(stack, [_retraction("p1-b", agency_id="lanxing")], province)
     await eventually(lambda: target_is(40), timeout_s=30, what="the pairing falls back")
 
 
