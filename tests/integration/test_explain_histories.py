@@ -97,6 +97,9 @@ def _changed(raw: dict[str, Any], v: int) -> dict[str, Any]:
             p["targets"]["staff_days_per_year"] = 30 + v
         case "certification-obtained":
             p["obtained_on"] = _shift(p["obtained_on"], -400 * v)
+        case "agency-registered":  # a move (and maybe a new role), from a later day
+            p["region_code"] = "220102" if p["region_code"].startswith("2224") else "222405"
+            p["role"] = ["assisted", p["role"], "community", p["role"]][v]
         case _:
             return raw
     return e
@@ -118,13 +121,28 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
     for raw, v, later in draw(st.lists(versions, max_size=10), label="other versions"):
         e = _changed(raw, v)
         if e is not raw:
-            at = datetime.fromisoformat(raw["occurred_at"]) + timedelta(days=later)
+            moved = e["type"] == "agency-registered"  # in the middle of the programme
+            at = datetime.fromisoformat(raw["occurred_at"]) + timedelta(
+                days=150 * (v + 1) + later if moved else later
+            )
             events.append({**e, "event_id": uuid.uuid4().hex, "occurred_at": at.isoformat()})
     dispatches = [e for e in BASE if e["type"] == "staff-dispatched"]
     for raw, v in draw(
         st.lists(st.tuples(st.sampled_from(dispatches), st.integers(0, 4)), max_size=3)
     ):
         events.append({**_overlapping(raw, v), "event_id": uuid.uuid4().hex})
+    licences = [e for e in BASE if e["type"] in ("certification-obtained", "worker-registered")]
+    for raw, v in draw(
+        st.lists(st.tuples(st.sampled_from(licences), st.integers(0, 12)), max_size=3),
+        label="revocations",
+    ):
+        p = raw["payload"]
+        on = p.get("obtained_on") or raw["occurred_at"][:10]
+        events.append({
+            **raw, "event_id": uuid.uuid4().hex, "type": "certification-revoked",
+            "payload": {"worker_id": p["worker_id"], "licence": p["licence"],
+                        "revoked_on": _shift(on, 30 * v), "reason": "test"},
+        })  # fmt: skip
     for target in draw(
         st.lists(st.sampled_from(events), max_size=8, unique_by=lambda e: e["event_id"])
     ):
@@ -234,7 +252,7 @@ def test_the_slice_moves_every_figure(database: str) -> None:
 
 
 @settings(
-    max_examples=12,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

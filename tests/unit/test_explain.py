@@ -39,6 +39,13 @@ def test_the_cursor_goes_round_and_refuses_what_it_did_not_make() -> None:
         "home-medication", "lanxing", "e-1",
     )  # fmt: skip
     assert position_of(None) == (None, None, None)
-    for forged in ("not-a-cursor", cursor_at("a", "b"), "W10", "!!!"):
+    for forged in (
+        "not-a-cursor",
+        cursor_at("a", "b"),
+        "W10",
+        "!!!",
+        "é",
+        cursor_at("\x00", "a", "b"),
+    ):
         with pytest.raises(Invalid):
             position_of(forged)

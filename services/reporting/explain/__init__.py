@@ -171,6 +171,6 @@ def position_of(cursor: str | None) -> tuple[str | None, str | None, str | None]
     except (binascii.Error, ValueError):
         position = None
     if not (isinstance(position, list) and len(position) == 3
-            and all(isinstance(p, str) for p in position)):  # fmt: skip
+            and all(isinstance(p, str) and "\x00" not in p for p in position)):  # fmt: skip
         raise Invalid("cursor is not one this endpoint gave", [field_error("cursor", "opaque")])
     return position[0], position[1], position[2]
