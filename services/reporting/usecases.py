@@ -22,7 +22,6 @@ from services.reporting.summary import (
     Scope,
     pairing_members,
     pairing_sides,
-    scoped_agencies,
     summary,
 )
 from shared import publishing
@@ -261,22 +260,3 @@ async def breakdown_regions(conn: asyncpg.Connection, prefix: str, scope: Scope)
         None if (named := await named_agencies(conn, scope)) is None else sorted(named),
     )
     return [str(r["line"]) for r in rows]
-
-
-async def child_regions(
-    conn: asyncpg.Connection, prefix: str, scope: Scope | None = None
-) -> list[str]:
-    """The codes one level below `prefix` that hold a registered agency (of `scope`'s, when
-    given: an agency's breakdown lists only its own regions)."""
-    length = child_length(prefix)
-    if length is None:
-        return []
-    rows = await conn.fetch(
-        "SELECT DISTINCT left(region_code, $2) AS child FROM current_agencies"
-        " WHERE region_code LIKE $1 AND length(region_code) >= $2"
-        " AND ($3::text[] IS NULL OR agency_id = ANY($3::text[])) ORDER BY child",
-        prefix + "%",
-        length,
-        await scoped_agencies(conn, scope) if scope is not None else None,
-    )
-    return [str(r["child"]) for r in rows]
