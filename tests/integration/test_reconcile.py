@@ -67,7 +67,10 @@ def database(pg_url: str) -> Iterator[str]:
 
 
 async def _apply_and_reconcile(
-    url: str, deliveries: list[list[Canonical]], corrupt: str | None = None
+    url: str,
+    deliveries: list[list[Canonical]],
+    corrupt: str | None = None,
+    as_of: datetime | None = None,
 ) -> Outcome:
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
     assert pool is not None
@@ -80,7 +83,7 @@ async def _apply_and_reconcile(
             if corrupt:
                 await conn.execute(corrupt)
         events = [e for batch in deliveries for e in batch]
-        return await reconcile(pool, events, TODAY)
+        return await reconcile(pool, events, TODAY, as_of=as_of)
     finally:
         await pool.close()
 
@@ -285,10 +288,16 @@ def histories(draw: st.DrawFn) -> list[list[Canonical]]:
 @settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(deliveries=histories())
-def test_random_histories_reconcile(database: str, deliveries: list[list[Canonical]]) -> None:
+@given(deliveries=histories(), cut=st.integers(0, 70))
+def test_random_histories_reconcile(
+    database: str, deliveries: list[list[Canonical]], cut: int
+) -> None:
     outcome = asyncio.run(_apply_and_reconcile(database, deliveries))
     assert outcome.differences == [], _show(outcome)
+    # and as of a moment (SPEC 3.7): only the events recorded by then, retractions included
+    moment = BASE + timedelta(seconds=cut)
+    then = asyncio.run(_apply_and_reconcile(database, deliveries, as_of=moment))
+    assert then.differences == [], f"as of {moment}:\n" + _show(then)
 
 
 def test_the_spec_rules_are_switches_of_the_recomputation() -> None:
