@@ -16,6 +16,7 @@ then swap them in, in one transaction.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any
@@ -46,6 +47,9 @@ WORK_SCHEMA = "reporting_rebuild"
 # its rows while everything around it is rebuilt (tests/unit/test_rebuild_tables.py).
 KEPT = ("schema_migrations",)
 REBUILD_CONSUMER = f"{CONSUMER.durable}-rebuild"
+# Held by a running rebuild for its whole session (released when it ends, even killed):
+# two rebuilds would drop and fill the same work tables under each other.
+REBUILD_LOCK = 0x7265_6275_696C_64  # "rebuild"
 SWAP_ATTEMPTS = 5  # a reader's transaction can deadlock with the swap's locks: try again
 
 
@@ -69,6 +73,8 @@ async def rebuild(
         consumer = consumer_for(shard, await tokens_on_stream(js, shard))
     tables = projections.PROJECTION_TABLES
     async with pool.acquire() as conn:
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", REBUILD_LOCK):
+            raise RebuildFailed("another rebuild is running; the live figures are unchanged")
         try:
             await _prepare(conn, tables)
             await conn.execute(f"SET search_path TO {WORK_SCHEMA}, public")
@@ -90,6 +96,9 @@ async def rebuild(
             raise RebuildFailed(
                 f"rebuild failed, the live figures are unchanged: {type(exc).__name__}: {exc}"
             ) from exc
+        finally:
+            with contextlib.suppress(asyncpg.PostgresError, OSError):  # gone with its session
+                await conn.execute("SELECT pg_advisory_unlock($1)", REBUILD_LOCK)
     return {
         "replayed": replay.replayed,
         "dead_lettered": replay.parked,

@@ -246,6 +246,37 @@ def _rebuild(live: Live) -> None:
     assert orjson.loads(done.stdout.strip().splitlines()[-1])["dead_lettered"] == 0
 
 
+def test_a_second_rebuild_while_one_runs_is_refused(live: Live) -> None:
+    """Two rebuilds would drop and fill the same work tables under each other (and park
+    every event the other's DROP made fail): the second says so and changes nothing."""
+    asyncio.run(_second_rebuild(live))
+
+
+async def _second_rebuild(live: Live) -> None:
+    monitor = await asyncpg.connect(live.database)
+    holder = await asyncpg.connect(live.database)  # holds the first rebuild before its swap
+    try:
+        await holder.execute("BEGIN; LOCK TABLE public.processed_events IN ACCESS SHARE MODE")
+        command, env = _rebuild_command(live)
+        first = await asyncio.create_subprocess_exec(
+            *command, env=env, stdout=asyncio.subprocess.PIPE, start_new_session=True
+        )
+        await _until(lambda: _waiting_on(monitor, ["public.processed_events"]), monitor, "built")
+        second = await asyncio.create_subprocess_exec(
+            *command, env=env, stdout=asyncio.subprocess.PIPE, start_new_session=True
+        )
+        out, _ = await asyncio.wait_for(second.communicate(), 300)
+        assert second.returncode == 1, out
+        assert "another rebuild is running" in orjson.loads(out.splitlines()[-1])["error"]
+        await holder.execute("COMMIT")
+        out, _ = await asyncio.wait_for(first.communicate(), 300)
+        assert first.returncode == 0, out
+        assert orjson.loads(out.splitlines()[-1])["dead_lettered"] == 0
+    finally:
+        await holder.close()
+        await monitor.close()
+
+
 async def _kill_rebuild(live: Live, phase: str) -> None:
     """Start `qianshou reporting rebuild` and SIGKILL it half-way, at a point made certain
     by holding locks it needs: "replaying" while it fills the tables beside the live ones
