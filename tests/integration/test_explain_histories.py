@@ -37,6 +37,7 @@ from tests.support.explained import added, figure, figures
 
 REGIONS = {"lanxing": "220102", "wenhua": "222405", "yanghua": "222405", "pugongying": "222405"}
 RECORDED = datetime(2026, 1, 1, tzinfo=UTC)  # intake recorded event i at this + i s
+HALFWAY = RECORDED + timedelta(seconds=40)
 TODAY = date(2021, 3, 31)  # the demo pairing is still active
 SCOPES = [
     Scope(region="22"),
@@ -198,11 +199,13 @@ def database(pg_url: str) -> Iterator[str]:
 
 
 async def _explained(conn: asyncpg.Connection, scope: Scope, name: str, key: str | None,
-                     limit: int) -> list[dict[str, Any]]:  # fmt: skip
+                     limit: int, after: datetime | None = None) -> list[dict[str, Any]]:  # fmt: skip
     rows: list[dict[str, Any]] = []
     cursor = None
     while True:
-        page = await explain(conn, scope, name, key, cursor=cursor, limit=limit)
+        page = await explain(
+            conn, scope, name, key, recorded_after=after, cursor=cursor, limit=limit
+        )
         rows += page.rows
         if page.next_cursor is None:
             return rows
@@ -228,6 +231,10 @@ async def _differences(
                     wrong.append(
                         f"{scope} {name}.{key}: {added(name, rows)} != {figure(report, name, key)}"
                     )
+                # what approvals ask: the rows whose event intake recorded after a moment
+                late = await _explained(conn, scope, name, key, limit, HALFWAY)
+                if late != [r for r in rows if r["recorded_at"] > HALFWAY]:
+                    wrong.append(f"{scope} {name}.{key}: recorded_after")
         return wrong
     finally:
         await conn.close()
