@@ -4,7 +4,9 @@ each process's CPU time and peak RSS."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +85,15 @@ def start_servers(
     postgres = LocalPostgres(root / "pg", free_port())
     postgres.start()
     return nats, postgres
+
+
+def remove_postgres_data(root: Path) -> None:
+    """The PostgreSQL folder start_servers(root) used: deploy/postgres.py keeps a cluster
+    the postgres user cannot reach under root in /var/tmp, named after its folder, and the
+    benchmark's temporary root is one of those (each run would leave a cluster behind)."""
+    folder = root / "pg"
+    digest = hashlib.sha1(str(folder).encode()).hexdigest()[:12]
+    shutil.rmtree(Path("/var/tmp") / f"qianshou-pg-{digest}", ignore_errors=True)
 
 
 def start_stack(

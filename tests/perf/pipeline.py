@@ -32,7 +32,13 @@ from typing import Any
 import orjson
 
 from tests.perf import drive, fill, grid, province, raw
-from tests.perf.harness import Bench, proc_status, start_servers, start_stack
+from tests.perf.harness import (
+    Bench,
+    proc_status,
+    remove_postgres_data,
+    start_servers,
+    start_stack,
+)
 
 TARGETS = {  # issue 19's
     "ratio_to_raw_pipeline_min": 0.6,
@@ -207,6 +213,12 @@ def side_by_side(runs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _clean(top: Path) -> None:
+    for root in top.iterdir():
+        remove_postgres_data(root)
+    shutil.rmtree(top, ignore_errors=True)
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     syncs = ["always", "default"] if args.sync == "both" else [args.sync]
     if args.cluster_only:
@@ -223,7 +235,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             runs["cluster-3-always"] = await run_cluster(args, top / "cluster")
     finally:
         if not args.keep:
-            shutil.rmtree(top, ignore_errors=True)
+            _clean(top)
     return {
         "command": "python -m tests.perf.pipeline " + " ".join(args.argv),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},

@@ -31,7 +31,8 @@ def grid_table(cells: dict[str, Any]) -> list[str]:
                     row.append("—")
                 else:
                     row.append(f"{cell['p50']:,.0f} / **{cell['p95']:,.0f}** ({cell['n']})")
-            out.append(f"| {scope} / {period} | " + " | ".join(row) + " |")
+            if any(row):  # a run with --only leaves some out
+                out.append(f"| {scope} / {period} | " + " | ".join(row) + " |")
     return out
 
 
