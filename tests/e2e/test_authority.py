@@ -9,25 +9,16 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-import orjson
 from nats.aio.client import Client
 
 from deploy.demo import PAIRING, reference_programme
 from deploy.stack import Stack
 from tests.support.events import agency, client, envelope, pairing, read_stream, visit
+from tests.support.intake import post_events
 from tests.support.polling import eventually
 from tests.support.reports import caught_up, report
 
 Token = Callable[..., str]
-
-
-def _post(stack: Stack, body: Any, token: str) -> httpx.Response:
-    return httpx.post(
-        f"{stack.services['intake'].url}/v1/events",
-        content=orjson.dumps(body),
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
 
 
 def _demo_event(type_name: str, **payload: str) -> dict[str, Any]:
@@ -122,12 +113,12 @@ async def test_attacks_are_refused_per_event_and_change_nothing(
     await caught_up(demo_stack, token)
     evil = token("agency", "evil")
     assert (
-        _post(demo_stack, agency("evil", "110101", role="assisting"), evil).json()["status"]
+        post_events(demo_stack, agency("evil", "110101", role="assisting"), evil).json()["status"]
         == "accepted"
     )
     before = _figures(demo_stack, token)
     for what, bearer, event, code, path in _attacks(token):
-        answer = _post(demo_stack, event, bearer).json()
+        answer = post_events(demo_stack, event, bearer).json()
         assert answer["status"] == "rejected", (what, answer)
         error = answer["errors"][0]
         assert (error["code"], error["path"]) == (code, path), (what, error)
@@ -140,7 +131,7 @@ async def test_attacks_are_refused_per_event_and_change_nothing(
          "held_on": "2019-12-01", "attendees": 3},
         agency_id="evil",
     )  # fmt: skip
-    assert _post(demo_stack, marker, evil).json()["status"] == "accepted"
+    assert post_events(demo_stack, marker, evil).json()["status"] == "accepted"
     recorded = httpx.get(
         f"{demo_stack.services['intake'].url}/v1/events/{marker['event_id']}",
         headers={"Authorization": f"Bearer {evil}"},
@@ -196,9 +187,9 @@ async def test_a_pairing_is_read_by_its_sides_and_shows_only_the_pairings_work(
             agency_id="lanxing",
         ),
     ]  # fmt: skip
-    assert {r["status"] for r in _post(demo_stack, unrelated, lanxing).json()} == {"accepted"}
+    assert {r["status"] for r in post_events(demo_stack, unrelated, lanxing).json()} == {"accepted"}
     evil = token("agency", "evil")
-    assert _post(demo_stack, agency("evil", "110101"), evil).json()["status"] == "accepted"
+    assert post_events(demo_stack, agency("evil", "110101"), evil).json()["status"] == "accepted"
     recorded = httpx.get(
         f"{demo_stack.services['intake'].url}/v1/events/{unrelated[-1]['event_id']}",
         headers={"Authorization": f"Bearer {lanxing}"},

@@ -10,26 +10,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-import orjson
 from openpyxl import load_workbook
 
 from deploy.stack import Stack
 from tests.support.events import agency, client, envelope, visit
+from tests.support.intake import post_accepted
 from tests.support.polling import eventually
 from tests.support.reports import report
 
 Token = Callable[..., str]
-
-
-def _post(stack: Stack, events: list[dict[str, Any]], token: str) -> None:
-    resp = httpx.post(
-        f"{stack.services['intake'].url}/v1/events",
-        content=orjson.dumps(events),
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    assert resp.status_code == 200, resp.text
-    assert {r["status"] for r in resp.json()} == {"accepted"}, resp.text
 
 
 def _recorded(stack: Stack, admin: str, event: dict[str, Any]) -> datetime:
@@ -57,16 +46,16 @@ def _visits(stack: Stack, admin: str, **params: str) -> tuple[int, str | None]:
 async def test_as_of_before_and_after_a_retraction(stack: Stack, token: Token) -> None:
     stack.up("intake", "reporting")
     admin, wenhua = token("admin"), token("agency", "wenhua")
-    _post(stack, [agency("wenhua", "222405")], token("province", region="22"))
+    post_accepted(stack, [agency("wenhua", "222405")], token("province", region="22"))
     visits = [visit("elder-1", agency_id="wenhua") for _ in range(3)]
-    _post(stack, [client("elder-1", agency_id="wenhua"), *visits], wenhua)
+    post_accepted(stack, [client("elder-1", agency_id="wenhua"), *visits], wenhua)
     before = _recorded(stack, admin, visits[-1])
     retraction = envelope(
         "event-retracted",
         {"target_event_id": visits[0]["event_id"], "reason": "logged twice"},
         agency_id="wenhua",
     )
-    _post(stack, [retraction], wenhua)
+    post_accepted(stack, [retraction], wenhua)
     after = _recorded(stack, admin, retraction)
     assert after > before
     await _reflected(stack, admin, after)

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 
 from deploy.stack import Stack
 from tests.support.events import agency, client, envelope, visit
+from tests.support.intake import answers
 from tests.support.polling import eventually
 from tests.support.reports import report
 
@@ -28,19 +28,8 @@ def _start(stack: Stack, tmp_path: Path, at: str) -> None:
     stack.up("intake", "scheduling", "reporting")
 
 
-def _post(stack: Stack, events: list[dict[str, Any]], token: str) -> list[dict[str, Any]]:
-    resp = httpx.post(
-        f"{stack.services['intake'].url}/v1/events",
-        content=orjson.dumps(events),
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    assert resp.status_code == 200, resp.text
-    return resp.json()  # type: ignore[no-any-return]
-
-
 def _accepted(stack: Stack, events: list[dict[str, Any]], token: str) -> None:
-    assert [r["status"] for r in _post(stack, events, token)] == ["accepted"] * len(events)
+    assert [r["status"] for r in answers(stack, events, token)] == ["accepted"] * len(events)
 
 
 async def _reflected(stack: Stack, token: Token, event: dict[str, Any]) -> None:
@@ -153,7 +142,7 @@ async def test_a_visit_counts_once_and_closes_one_slot_of_the_clients_agency(
     first["payload"]["visit_id"] = "v-1"
     _accepted(stack, [first], yanghua)
     again = {**first, "event_id": "v-1-again"}
-    [answer] = _post(stack, [again], yanghua)
+    [answer] = answers(stack, [again], yanghua)
     assert answer["status"] == "duplicate"
     assert answer["duplicate_of"] == {"agency_id": "yanghua", "event_id": first["event_id"]}
     corrected = {
@@ -205,7 +194,7 @@ async def test_pairing_facts_count_once_whoever_reports_them(
     )  # fmt: skip
     _accepted(stack, [training], lanxing)
     both_sides = {**training, "event_id": "tr-1-by-yanghua", "agency_id": "yanghua"}
-    [answer] = _post(stack, [both_sides], yanghua)
+    [answer] = answers(stack, [both_sides], yanghua)
     assert (answer["status"], answer["duplicate_of"]["agency_id"]) == ("duplicate", "lanxing")
     longer = {
         **both_sides,

@@ -15,19 +15,11 @@ from nats.aio.client import Client
 
 from deploy.stack import Stack
 from tests.support.events import agency, envelope, visit
+from tests.support.intake import post_events
 from tests.support.polling import eventually
 from tests.support.reports import report
 
 Token = Callable[..., str]
-
-
-def _post(stack: Stack, body: Any, token: str) -> httpx.Response:
-    return httpx.post(
-        f"{stack.services['intake'].url}/v1/events",
-        content=orjson.dumps(body),
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
 
 
 def _statuses(resp: httpx.Response) -> list[str]:
@@ -98,16 +90,16 @@ async def test_a_partner_reports_a_certification_a_stranger_cannot(
         agency("evil", "222401"),  # in the same prefecture, paired with nobody
         pairing,
     ]
-    assert _statuses(_post(stack, registry, jilin)) == ["accepted"] * 4
+    assert _statuses(post_events(stack, registry, jilin)) == ["accepted"] * 4
     workers = [_worker(w) for w in ("kim", "park", "choi")]
-    assert _statuses(_post(stack, workers, token("agency", "yanghua"))) == ["accepted"] * 3
+    assert _statuses(post_events(stack, workers, token("agency", "yanghua"))) == ["accepted"] * 3
     assert await _figure_once_reflected(stack, admin, workers[-1]) == 0
 
     # A stranger: refused per event (path agency_id, saying who may send it), even under
     # an id the worker's agency has used: refused, not `conflict`, so it learns nothing.
     stranger = _certification("choi")
     squatting = {**_certification("choi"), "event_id": workers[0]["event_id"]}
-    refused = _post(stack, [stranger, squatting], evil)
+    refused = post_events(stack, [stranger, squatting], evil)
     assert refused.status_code == 422, refused.text
     for answer in refused.json():
         assert answer["status"] == "rejected"
@@ -127,14 +119,14 @@ async def test_a_partner_reports_a_certification_a_stranger_cannot(
 
     # Anything else for another agency, even a partner: the whole request is refused.
     cross_visit = visit("c-1", agency_id="yanghua")
-    assert _post(stack, cross_visit, lanxing).status_code == 403
-    assert _post(stack, [_certification("kim"), cross_visit], lanxing).status_code == 403
+    assert post_events(stack, cross_visit, lanxing).status_code == 403
+    assert post_events(stack, [_certification("kim"), cross_visit], lanxing).status_code == 403
 
     # The partner: over HTTP, mixed with its own events and a certification for an agency
     # it is not paired with (refused alone); and over NATS, on its own subject.
     coached = _certification("kim")
     mixed = [coached, _certification("x", agency_id="evil")]
-    assert _statuses(_post(stack, mixed, lanxing)) == ["accepted", "rejected"]
+    assert _statuses(post_events(stack, mixed, lanxing)) == ["accepted", "rejected"]
     by_nats = _certification("park")
     answer = await lanxing_nc.request(
         "intake.lanxing.certification-obtained", orjson.dumps(by_nats), timeout=10

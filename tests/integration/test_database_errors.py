@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 import httpx
-import orjson
 import pytest
 from nats.aio.client import Client
 
@@ -17,23 +16,13 @@ from deploy.stack import Stack
 from services.reporting.handlers import CONSUMER
 from shared.settings import with_database
 from tests.support.events import agency, visit
+from tests.support.intake import post_accepted
 from tests.support.polling import eventually
 from tests.support.reports import report
 
 # The old path dead-lettered after 5 deliveries nak'ed 2, 4, 6 and 8 s apart (~20 s); this
 # many waits (0.5 + 1 + 2 + 4 + 5 + 5 + 5 + 5 s) outlast that.
 WAITS_PAST_DEAD_LETTERING = 8
-
-
-def _post(stack: Stack, body: object, token: str) -> None:
-    resp = httpx.post(
-        f"{stack.services['intake'].url}/v1/events",
-        content=orjson.dumps(body),
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    assert resp.status_code == 200, resp.text
-    assert {r["status"] for r in resp.json()} == {"accepted"}, resp.text
 
 
 def _waits(stack: Stack) -> float:
@@ -87,7 +76,7 @@ async def test_database_refusing_work_is_waited_out_never_dead_lettered(
 
         return check
 
-    _post(
+    post_accepted(
         stack,
         [agency("yanghua", "222405"), *[visit(f"a-{n}", agency_id="yanghua") for n in range(10)]],
         yanghua,
@@ -111,7 +100,7 @@ async def test_database_refusing_work_is_waited_out_never_dead_lettered(
         await tx.start()
         await holder.execute("LOCK TABLE visit_facts IN ACCESS EXCLUSIVE MODE")
     try:
-        _post(stack, [visit(f"b-{n}", agency_id="yanghua") for n in range(40)], yanghua)
+        post_accepted(stack, [visit(f"b-{n}", agency_id="yanghua") for n in range(40)], yanghua)
         await eventually(
             lambda: _waits(stack) >= WAITS_PAST_DEAD_LETTERING,
             timeout_s=120,

@@ -16,17 +16,9 @@ from deploy.stack import Stack
 from services.reporting.handlers import CONSUMER
 from shared.broker import declare_stream, events_stream
 from tests.support.events import agency, read_stream, visit
+from tests.support.intake import post_events
 from tests.support.polling import eventually
 from tests.support.reports import report
-
-
-def _post(stack: Stack, body: object, token: str) -> httpx.Response:
-    return httpx.post(
-        f"{stack.services['intake'].url}/v1/events",
-        content=orjson.dumps(body),
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
 
 
 async def test_backlog_over_the_bound_answers_503_then_recovers(
@@ -44,7 +36,7 @@ async def test_backlog_over_the_bound_answers_503_then_recovers(
 
     def refused() -> httpx.Response | None:
         event = visit("c-1")
-        resp = _post(stack, event, lanxing)
+        resp = post_events(stack, event, lanxing)
         if resp.status_code == 200:
             accepted.append(event["event_id"])
             return None
@@ -59,7 +51,9 @@ async def test_backlog_over_the_bound_answers_503_then_recovers(
     assert (over_nats.headers or {}).get("Qianshou-Status") == "503"
 
     await declare_stream(js, events_stream())  # EVENTS is back: the backlog drains
-    await eventually(lambda: _post(stack, visit("c-2"), lanxing).status_code == 200, timeout_s=60)
+    await eventually(
+        lambda: post_events(stack, visit("c-2"), lanxing).status_code == 200, timeout_s=60
+    )
     on_stream = await read_stream(nc)
     assert set(accepted) <= {m["event_id"] for m in on_stream}
 
@@ -73,7 +67,7 @@ async def test_poison_is_dead_lettered_and_does_not_block(
     await js.publish(
         "events.222405.yanghua.visit-logged", b"{not an event", headers={"Nats-Msg-Id": "rogue-1"}
     )
-    _post(
+    post_events(
         stack,
         [agency("yanghua", "222405"), visit("c-1", agency_id="yanghua")],
         token("agency", "yanghua"),

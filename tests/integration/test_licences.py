@@ -6,28 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import httpx
-import orjson
 
 from deploy.stack import Stack
 from tests.support.events import agency, envelope
+from tests.support.intake import post_accepted
 from tests.support.polling import eventually
 from tests.support.reports import report
 
 Token = Callable[..., str]
-
-
-def _post(stack: Stack, events: list[dict[str, Any]], token: str) -> None:
-    resp = httpx.post(
-        f"{stack.services['intake'].url}/v1/events",
-        content=orjson.dumps(events),
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    assert resp.status_code == 200, resp.text
-    assert {r["status"] for r in resp.json()} == {"accepted"}, resp.text
 
 
 def _licensed(stack: Stack, admin: str, year: int) -> int:
@@ -47,7 +35,7 @@ async def test_a_partners_certification_and_a_revocation(stack: Stack, token: To
         agency_id="lanxing",
     )  # fmt: skip
     registry = [agency("lanxing", "220102", role="assisting"), agency("yanghua", "222405")]
-    _post(stack, [*registry, pairing], token("province", region="22"))
+    post_accepted(stack, [*registry, pairing], token("province", region="22"))
     worker = envelope(
         "worker-registered",
         {"worker_id": "kim", "agency_id": "yanghua", "role": "social-worker",
@@ -55,20 +43,20 @@ async def test_a_partners_certification_and_a_revocation(stack: Stack, token: To
         agency_id="yanghua",
         occurred_at="2019-06-01T09:00:00+08:00",
     )  # fmt: skip
-    _post(stack, [worker], yanghua)
+    post_accepted(stack, [worker], yanghua)
     coached = envelope(
         "certification-obtained",
         {"worker_id": "kim", "licence": "assistant", "obtained_on": "2019-12-01"},
         agency_id="yanghua",  # the worker's agency, reported by the partner
     )
-    _post(stack, [coached], token("agency", "lanxing"))
+    post_accepted(stack, [coached], token("agency", "lanxing"))
     revoked = envelope(
         "certification-revoked",
         {"worker_id": "kim", "licence": "assistant", "revoked_on": "2020-06-01",
          "reason": "licence not renewed"},
         agency_id="yanghua",
     )  # fmt: skip
-    _post(stack, [revoked], yanghua)
+    post_accepted(stack, [revoked], yanghua)
     recorded = httpx.get(
         f"{stack.services['intake'].url}/v1/events/{revoked['event_id']}",
         params={"agency": "yanghua"},

@@ -11,7 +11,6 @@ import sys
 from collections.abc import Callable
 
 import asyncpg
-import httpx
 import orjson
 import pytest
 from nats.aio.client import Client
@@ -19,6 +18,7 @@ from nats.aio.client import Client
 from deploy.stack import Stack
 from shared.settings import with_database
 from tests.support.events import agency, envelope, visit
+from tests.support.intake import answers
 from tests.support.polling import eventually
 from tests.support.reports import report
 
@@ -28,18 +28,6 @@ QUERIES = [
     {"region": "22", "from": "2019-01-01", "to": "2019-12-31", "breakdown": "quarter"},
     {"agency": "yanghua"},
 ]
-
-
-def _post(stack: Stack, body: object, token: str) -> list[dict[str, object]]:
-    resp = httpx.post(
-        f"{stack.services['intake'].url}/v1/events",
-        content=orjson.dumps(body),
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    assert resp.status_code == 200, resp.text
-    answers: list[dict[str, object]] = resp.json()
-    return answers
 
 
 def _visits(stack: Stack, admin: str) -> int:
@@ -96,7 +84,7 @@ async def _history(stack: Stack, token: Callable[..., str]) -> int:
         },
         agency_id="yanghua",
     )
-    _post(stack, [agency("yanghua", "222405"), *visits, activity], yanghua)
+    answers(stack, [agency("yanghua", "222405"), *visits, activity], yanghua)
     retractions = [
         envelope(
             "event-retracted",
@@ -105,7 +93,7 @@ async def _history(stack: Stack, token: Callable[..., str]) -> int:
         )
         for v in visits[::10]
     ]
-    _post(stack, retractions, yanghua)
+    answers(stack, retractions, yanghua)
     expected = len(visits) - len(retractions)
     await eventually(lambda: _visits(stack, admin) == expected, timeout_s=60, what="applied")
     return expected
@@ -129,7 +117,7 @@ async def test_a_rebuild_killed_half_way_changes_nothing(
     assert _reconciles(stack)
 
     # The live consumer was not harmed: new events are still counted.
-    _post(stack, [visit("late", agency_id="yanghua")], token("agency", "yanghua"))
+    answers(stack, [visit("late", agency_id="yanghua")], token("agency", "yanghua"))
     await eventually(lambda: _visits(stack, admin) == expected + 1, timeout_s=60)
     after_late = _figures(stack, admin)
     done = _rebuild(stack)
@@ -162,7 +150,7 @@ async def test_events_arriving_during_a_rebuild_are_all_counted(
     )
     sent = 0
     while running.returncode is None and sent < 400:
-        _post(stack, [visit(f"m-{sent + n}", agency_id="yanghua") for n in range(10)], yanghua)
+        answers(stack, [visit(f"m-{sent + n}", agency_id="yanghua") for n in range(10)], yanghua)
         sent += 10
     out, err = await asyncio.wait_for(running.communicate(), 300)
     assert running.returncode == 0, (out + err[-2000:]).decode()
@@ -180,7 +168,7 @@ async def test_an_event_that_cannot_be_applied_is_parked_and_the_rest_rebuilt(
     stack.up("intake", "reporting")
     admin = token("admin")
     expected = await _history(stack, token)
-    _post(stack, [visit("refused-later", agency_id="yanghua")], token("agency", "yanghua"))
+    answers(stack, [visit("refused-later", agency_id="yanghua")], token("agency", "yanghua"))
     await eventually(lambda: _visits(stack, admin) == expected + 1, timeout_s=60)
     # A rule the database now enforces and that one applied event breaks: replaying that
     # event fails on a healthy database, which is what DEADLETTER is for.

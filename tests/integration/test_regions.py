@@ -9,28 +9,17 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 
 from deploy.cli import unassigned_line
 from deploy.stack import Stack
 from tests.conftest import TEST_SECRET
 from tests.support.events import agency, client, envelope
+from tests.support.intake import answers
 from tests.support.polling import eventually
 from tests.support.reports import report
 
 Token = Callable[..., str]
-
-
-def _post(stack: Stack, events: list[dict[str, Any]], token: str) -> list[dict[str, Any]]:
-    resp = httpx.post(
-        f"{stack.services['intake'].url}/v1/events",
-        content=orjson.dumps(events),
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    assert resp.status_code == 200, resp.text
-    return resp.json()  # type: ignore[no-any-return]
 
 
 def _registration(region: str, occurred_at: str, event_id: str) -> dict[str, Any]:
@@ -58,7 +47,7 @@ async def _regions(stack: Stack, token: Token, step: str) -> dict[str, str]:
          "held_on": "2019-06-01", "attendees": 1},
         agency_id="mover",
     )  # fmt: skip
-    assert _post(stack, [probe], mover)[0]["status"] == "accepted"
+    assert answers(stack, [probe], mover)[0]["status"] == "accepted"
     recorded = _recorded(stack, token, probe)
 
     def reflected() -> bool:
@@ -103,20 +92,20 @@ async def test_the_three_services_agree_on_an_agencys_region(stack: Stack, token
     stack.up("intake", "scheduling", "reporting")
     mover = token("agency", "mover")
     first = _registration("220102", "2019-05-01T09:00:00+08:00", "reg-changchun")
-    assert _post(stack, [first, client("elder-1", agency_id="mover")], mover)[0]["status"] == (
+    assert answers(stack, [first, client("elder-1", agency_id="mover")], mover)[0]["status"] == (
         "accepted"
     )
     assert await _regions(stack, token, "registered") == dict.fromkeys(
         ("intake", "scheduling", "reporting"), "2201"
     )
     move = _registration("222405", "2020-03-01T09:00:00+08:00", "reg-longjing")
-    assert _post(stack, [move], mover)[0]["status"] == "accepted"
+    assert answers(stack, [move], mover)[0]["status"] == "accepted"
     assert await _regions(stack, token, "moved") == dict.fromkeys(
         ("intake", "scheduling", "reporting"), "2224"
     )
     # A registration that happened before the move, arriving after it, does not undo it.
     older = _registration("110101", "2019-08-01T09:00:00+08:00", "reg-beijing-older")
-    assert _post(stack, [older], mover)[0]["status"] == "accepted"
+    assert answers(stack, [older], mover)[0]["status"] == "accepted"
     assert await _regions(stack, token, "older") == dict.fromkeys(
         ("intake", "scheduling", "reporting"), "2224"
     )
@@ -125,7 +114,7 @@ async def test_the_three_services_agree_on_an_agencys_region(stack: Stack, token
         {"target_event_id": "reg-longjing", "reason": "moved by mistake"},
         agency_id="mover",
     )
-    assert _post(stack, [undo], mover)[0]["status"] == "accepted"
+    assert answers(stack, [undo], mover)[0]["status"] == "accepted"
     # back to the registration in force before the move: the Beijing one (newest left)
     assert await _regions(stack, token, "retracted") == dict.fromkeys(
         ("intake", "scheduling", "reporting"), "11"
@@ -138,7 +127,7 @@ async def test_unregistered_agencies_are_visible(
     stack.up("intake", "reporting")
     ghost = token("agency", "ghost")
     sent = [client("g-1", agency_id="ghost"), client("g-2", agency_id="ghost")]
-    assert [r["status"] for r in _post(stack, sent, ghost)] == ["accepted", "accepted"]
+    assert [r["status"] for r in answers(stack, sent, ghost)] == ["accepted", "accepted"]
     url = stack.services["reporting"].url
     admin = {"Authorization": f"Bearer {token('admin')}"}
 
@@ -160,7 +149,7 @@ async def test_unregistered_agencies_are_visible(
     )
     assert forbidden.status_code == 403
 
-    assert _post(stack, [agency("ghost", "222405")], ghost)[0]["status"] == "accepted"
+    assert answers(stack, [agency("ghost", "222405")], ghost)[0]["status"] == "accepted"
 
     def placed() -> bool:
         body = httpx.get(f"{url}/v1/reports/unassigned", headers=admin).json()

@@ -17,17 +17,9 @@ from deploy.stack import Stack
 from services.intake.sheets import reader
 from shared.events import AGENCY_EVENT_TYPES
 from tests.support.events import agency, envelope
+from tests.support.intake import post_events
 
 Token = Callable[..., str]
-
-
-def _post(stack: Stack, body: Any, token: str) -> httpx.Response:
-    return httpx.post(
-        f"{stack.services['intake'].url}/v1/events",
-        content=orjson.dumps(body),
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
 
 
 def _answers(resp: httpx.Response) -> list[dict[str, Any]]:
@@ -81,23 +73,28 @@ async def test_revocations_and_a_partners_retractions(
         agency("evil", "222401"),
         pairing,
     ]
-    assert _outcomes(_post(stack, registry, jilin)) == ["accepted"] * 4
+    assert _outcomes(post_events(stack, registry, jilin)) == ["accepted"] * 4
     worker = envelope(
         "worker-registered",
         {"worker_id": "kim", "agency_id": "yanghua", "role": "social-worker",
          "licence": "assistant", "languages": ["zh", "ko"]},
         agency_id="yanghua",
     )  # fmt: skip
-    assert _outcomes(_post(stack, worker, yanghua)) == ["accepted"]
+    assert _outcomes(post_events(stack, worker, yanghua)) == ["accepted"]
 
     # Revocations: the worker's agency, its partner (HTTP and NATS), its province; a
     # stranger is refused per event; an impossible date like any other date.
-    assert _outcomes(_post(stack, _revocation("kim"), yanghua)) == ["accepted"]
+    assert _outcomes(post_events(stack, _revocation("kim"), yanghua)) == ["accepted"]
     by_partner = _revocation("park")
-    assert _outcomes(_post(stack, [by_partner, _revocation("choi")], lanxing)) == ["accepted"] * 2
-    assert _outcomes(_post(stack, _revocation("lee"), jilin)) == ["accepted"]
-    assert _outcomes(_post(stack, _revocation("kim"), evil)) == ["forbidden_reference@agency_id"]
-    assert _outcomes(_post(stack, _revocation("kim", "9999-01-01"), yanghua)) == [
+    assert (
+        _outcomes(post_events(stack, [by_partner, _revocation("choi")], lanxing))
+        == ["accepted"] * 2
+    )
+    assert _outcomes(post_events(stack, _revocation("lee"), jilin)) == ["accepted"]
+    assert _outcomes(post_events(stack, _revocation("kim"), evil)) == [
+        "forbidden_reference@agency_id"
+    ]
+    assert _outcomes(post_events(stack, _revocation("kim", "9999-01-01"), yanghua)) == [
         "implausible_date@payload.revoked_on"
     ]
     lanxing_nc = await agency_nc("lanxing")
@@ -114,11 +111,11 @@ async def test_revocations_and_a_partners_retractions(
         {"worker_id": "kim", "licence": "assistant", "obtained_on": "2019-12-01"},
         agency_id="yanghua",
     )
-    assert _outcomes(_post(stack, coached, lanxing)) == ["accepted"]
+    assert _outcomes(post_events(stack, coached, lanxing)) == ["accepted"]
     undo = _retraction(coached)
     unknown = {**_retraction(coached), "payload": {"target_event_id": "nope", "reason": "x"}}
     refused = [_retraction(worker), unknown]
-    assert _outcomes(_post(stack, [undo, *refused], lanxing)) == [
+    assert _outcomes(post_events(stack, [undo, *refused], lanxing)) == [
         "accepted",
         "forbidden_reference@payload.target_event_id",
         "forbidden_reference@payload.target_event_id",
@@ -129,15 +126,17 @@ async def test_revocations_and_a_partners_retractions(
     assert orjson.loads(answer.data)["status"] == "accepted", answer.data
     # A retraction stays not retractable; a stranger learns nothing (refused before the
     # log is read, even under the id the partner used).
-    assert _outcomes(_post(stack, _retraction(undo), lanxing)) == [
+    assert _outcomes(post_events(stack, _retraction(undo), lanxing)) == [
         "not_retractable@payload.target_event_id"
     ]
     assert (
-        _outcomes(_post(stack, [_retraction(coached), {**undo}], evil))
+        _outcomes(post_events(stack, [_retraction(coached), {**undo}], evil))
         == ["forbidden_reference@agency_id"] * 2
     )
     # yanghua itself still retracts its own events, pending ones included.
-    assert _outcomes(_post(stack, [_retraction(worker), unknown], yanghua)) == ["accepted"] * 2
+    assert (
+        _outcomes(post_events(stack, [_retraction(worker), unknown], yanghua)) == ["accepted"] * 2
+    )
 
     # period-approved is reporting's: unknown to agencies' intake, its sender reserved.
     approval = {
@@ -146,11 +145,11 @@ async def test_revocations_and_a_partners_retractions(
         "watermark": "2019-12-31T00:00:00+08:00", "approver": "province:22",
     }  # fmt: skip
     approved = envelope("period-approved", approval, agency_id="yanghua")
-    assert _outcomes(_post(stack, approved, yanghua)) == ["unknown_type@type"]
+    assert _outcomes(post_events(stack, approved, yanghua)) == ["unknown_type@type"]
     forged = {**approved, "agency_id": "reporting"}
-    assert _outcomes(_post(stack, forged, token("admin"))) == ["unknown_type@type"]
+    assert _outcomes(post_events(stack, forged, token("admin"))) == ["unknown_type@type"]
     as_reporting = {**_revocation("kim"), "agency_id": "reporting"}
-    assert _post(stack, as_reporting, token("admin")).status_code == 403
+    assert post_events(stack, as_reporting, token("admin")).status_code == 403
 
     # A template per agency event type, by its event type name (and by its sheet name).
     for event_type in AGENCY_EVENT_TYPES:

@@ -23,19 +23,11 @@ from shared.tokens import Principal, issue
 from tests.conftest import TEST_SECRET
 from tests.support.events import agency, client, envelope, read_stream, visit
 from tests.support.events import pairing as pairing_of
+from tests.support.intake import post_events
 from tests.support.polling import eventually
 from tests.support.reports import report
 
 PERSONAL = ("金顺姬", "22240519400101123X", "13904331234")
-
-
-def _post(stack: Stack, body: Any, token: str) -> httpx.Response:
-    return httpx.post(
-        f"{stack.services['intake'].url}/v1/events",
-        content=orjson.dumps(body),
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
 
 
 async def _agency_client(server: LocalNats, agency_id: str, errors: list[str]) -> Client:
@@ -199,7 +191,7 @@ async def test_personal_data_never_leaves_intake_and_erasure_keeps_the_figures(
         client("elder-1", agency_id="yanghua"),
         visit("elder-1", agency_id="yanghua"),
     ]
-    assert {r["status"] for r in _post(stack, events, yanghua).json()} == {"accepted"}
+    assert {r["status"] for r in post_events(stack, events, yanghua).json()} == {"accepted"}
     admin = token("admin")
 
     def served() -> dict[str, Any] | None:
@@ -270,11 +262,11 @@ async def test_payloads_cannot_claim_other_agencies_or_pairings(
     pairing = pairing_of("lanxing")
     # SPEC 3.6: the department pairs agencies; an agency cannot (not even a side of it).
     registry = [agency("lanxing", "220102", role="assisting"), agency("wenhua", "222405"), pairing]
-    assert [r["status"] for r in _post(stack, registry, token("province", region="22")).json()] == [
-        "accepted"
-    ] * 3
+    assert [
+        r["status"] for r in post_events(stack, registry, token("province", region="22")).json()
+    ] == ["accepted"] * 3
     takeover = {**pairing, "event_id": "takeover", "agency_id": "wenhua"}
-    answer = _post(stack, takeover, token("agency", "wenhua")).json()
+    answer = post_events(stack, takeover, token("agency", "wenhua")).json()
     assert (answer["status"], answer["errors"][0]["path"]) == ("rejected", "payload.pairing_id")
     dispatch = envelope(
         "staff-dispatched",
@@ -287,7 +279,7 @@ async def test_payloads_cannot_claim_other_agencies_or_pairings(
         },
         agency_id="evil",
     )
-    answer = _post(stack, dispatch, token("agency", "evil")).json()
+    answer = post_events(stack, dispatch, token("agency", "evil")).json()
     assert (answer["status"], answer["errors"][0]["code"]) == ("rejected", "forbidden_reference")
-    forged = _post(stack, visit("c-1", agency_id="scheduling"), token("agency", "scheduling"))
+    forged = post_events(stack, visit("c-1", agency_id="scheduling"), token("agency", "scheduling"))
     assert (forged.status_code, forged.json()["code"]) == (403, "forbidden")
