@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +32,7 @@ from tests.perf.harness import (
     cpu_seconds,
     percentiles,
     proc_status,
+    progress,
 )
 from tests.perf.province import Event, Province, canonical
 
@@ -38,17 +40,34 @@ CHUNK = 10_000
 
 
 async def fill(
-    bench: Bench, province: Province, events: Iterator[Event], target: int
+    bench: Bench,
+    province: Province,
+    events: Iterator[Event],
+    target: int,
+    timeout_s: float = 7200.0,
 ) -> dict[str, Any]:
-    """Publish canonical events until reporting holds `target` events; time both sides."""
+    """Publish canonical events until reporting holds `target` events; time both sides.
+
+    Streams: at most CHUNK events and publish_async_max_pending unacknowledged publishes are
+    held at once, whatever the target. Reporting and scheduling get `timeout_s` from the
+    first publish to take everything in; past it the JSON says how far they got
+    (`timed_out`) instead of the run failing, so the stages after it still measure."""
     watermark = await Watermark.open(bench)
     base = (await watermark.read())[0]
     wanted = max(0, target - base)
     nc = await nats.connect(servers=nats_servers(bench.nats.admin_url))
     js = nc.jetstream(publish_async_max_pending=4000)
+    rejected: Counter[str] = Counter()
+
+    def acked(future: asyncio.Future[Any]) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            rejected[repr(future.exception())[:200]] += 1
+
     cpu_before = cpu_seconds(bench)
     started = time.time()
+    deadline = time.monotonic() + timeout_s
     sent = 0
+    said = time.monotonic()
     halfway = None  # a moment with half the fill recorded before it: as_of's probe
     while sent < wanted:
         chunk = list(itertools.islice(events, min(CHUNK, max(1, wanted // 2), wanted - sent)))
@@ -57,32 +76,71 @@ async def fill(
             halfway = recorded_at
         for e in chunk:
             region = province.region_of(e["agency_id"])
-            await js.publish_async(
+            future = await js.publish_async(
                 f"events.{region}.{e['agency_id']}.{e['type']}",
                 orjson.dumps(canonical(e, region, recorded_at)),
                 headers={"Nats-Msg-Id": f"{e['agency_id']}:{e['event_id']}"},
             )
+            future.add_done_callback(acked)
         sent += len(chunk)
-    await js.publish_async_completed()
+        if time.monotonic() - said > 30:
+            said = time.monotonic()
+            progress(f"fill: {sent:,} of {wanted:,} published ({time.time() - started:.0f} s in)")
+    await asyncio.wait_for(js.publish_async_completed(), timeout=600)
     published = time.time()
     await nc.close()
-    done = await watermark.wait_for(base + wanted, timeout_s=7200, interval_s=0.2)
+    progress(
+        f"fill: all {wanted:,} published in {published - started:.0f} s; waiting for reporting"
+    )
+    done = await _watch(watermark, base + wanted, deadline, started)
     total = (await watermark.read())[0]
     await watermark.close()
     cpu_reported = cpu_seconds(bench)
-    scheduled = await drained(bench, "scheduling", timeout_s=7200)
-    return {
+    try:
+        scheduled: float | None = await drained(
+            bench, "scheduling", timeout_s=max(60.0, deadline - time.monotonic())
+        )
+    except TimeoutError:
+        scheduled = None
+    out: dict[str, Any] = {
         "published": wanted,
+        "publish_rejected": dict(rejected),
         "publish_per_s": round(wanted / max(published - started, 1e-9)),
-        "reported_per_s": round(wanted / max(done - started, 1e-9)),
-        "seconds": round(done - started, 1),
         "projection_events": total,
         "halfway_recorded_at": halfway,
         "cpu_seconds": cpu_delta(cpu_before, cpu_reported),
         # Scheduling consumes the same stream (its own types) beside reporting.
-        "scheduling_drained_per_s": round(wanted / max(scheduled - started, 1e-9)),
         "scheduling_cpu_seconds": cpu_delta(cpu_before, cpu_seconds(bench))["scheduling"],
     }
+    if done is None:
+        out["timed_out"] = f"reporting held {total - base:,} of {wanted:,} after {timeout_s} s"
+    else:
+        out["reported_per_s"] = round(wanted / max(done - started, 1e-9))
+        out["seconds"] = round(done - started, 1)
+    if scheduled is None:
+        out["scheduling_timed_out"] = True
+    else:
+        out["scheduling_drained_per_s"] = round(wanted / max(scheduled - started, 1e-9))
+    return out
+
+
+async def _watch(
+    watermark: Watermark, events: int, deadline: float, started: float
+) -> float | None:
+    """When reporting first holds `events` (time.time()), saying how far it is every minute;
+    None once `deadline` (monotonic) passes."""
+    while True:
+        try:
+            return await watermark.wait_for(
+                events, timeout_s=max(0.0, min(60.0, deadline - time.monotonic())), interval_s=0.2
+            )
+        except TimeoutError:
+            if time.monotonic() >= deadline:
+                return None
+            held = (await watermark.read())[0]
+            progress(
+                f"fill: reporting holds {held:,} of {events:,} ({time.time() - started:.0f} s in)"
+            )
 
 
 async def drained(bench: Bench, durable: str, timeout_s: float) -> float:
@@ -123,8 +181,10 @@ def query_latency(
     return out
 
 
-def rebuild(bench: Bench) -> dict[str, Any]:
-    """`qianshou reporting rebuild` with reporting's environment; its JSON and its peak RSS."""
+def rebuild(bench: Bench, timeout_s: float | None = None) -> dict[str, Any]:
+    """`qianshou reporting rebuild` with reporting's environment; its JSON and its peak RSS.
+    Killed after `timeout_s` (None: its own deadline, 3600 s in the command, bounds it); a
+    killed rebuild leaves the live projections as they were."""
     env = bench.stack.service_env("reporting")
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -146,8 +206,14 @@ def rebuild(bench: Bench) -> dict[str, Any]:
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    out, err = proc.communicate()
-    watcher.join()
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise TimeoutError(f"rebuild killed after {timeout_s} s") from None
+    finally:
+        watcher.join()
     if proc.returncode != 0:
         raise RuntimeError(f"rebuild failed: {err.decode()[-2000:]}")
     result: dict[str, Any] = orjson.loads(out.strip().splitlines()[-1])

@@ -2,8 +2,12 @@
 with and without a breakdown; then explain, as_of, and summaries while a rebuild runs.
 
 Each cell is timed with sequential GET requests (a warm-up first), p50/p95 in ms. A cell
-stops early once it has spent its time budget (at least `min_rounds` timed requests), so a
-slow cell cannot eat a run: the sample count is printed beside its percentiles.
+stops early once it has spent its time budget (at least `min_rounds` timed requests, or one
+when its first request alone spent the budget), so a slow cell cannot eat a run: the sample
+count is printed beside its percentiles. A request that outlasts `request_timeout_s` counts
+as a sample of that many ms (`timed_out` says how many; the true figure is above) and ends
+its cell; an error response ends its cell too (`failed`), so one bad cell costs one request,
+not the run. Progress goes to stderr, one line a cell, for whoever watches a long run.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import httpx
 
 from shared.events import SERVICES
 from tests.perf import fill
-from tests.perf.harness import Bench, percentiles
+from tests.perf.harness import Bench, percentiles, progress
 from tests.perf.province import Province
 
 PERIODS: dict[str, dict[str, str]] = {
@@ -40,6 +44,8 @@ class Rounds:
     min_rounds: int = 3
     budget_s: float = 8.0
     only: str = ""  # a regular expression over cell names (CI's quick run times a few)
+    request_timeout_s: float = 300.0
+    grid_budget_s: float = 0.0  # the whole grid's seconds; 0: no limit
 
 
 def scopes(the: Province) -> dict[str, dict[str, str]]:
@@ -78,38 +84,66 @@ def cells(the: Province) -> dict[str, dict[str, str] | None]:
 def _time(client: httpx.Client, path: str, params: dict[str, str], how: Rounds) -> dict[str, Any]:
     times: list[float] = []
     started = time.monotonic()
+    needed = how.min_rounds
+    out: dict[str, Any] = {}
     for k in range(how.warmup + how.rounds):
         t0 = time.perf_counter()
-        resp = client.get(path, params=params)
+        try:
+            resp = client.get(path, params=params)
+        except httpx.TimeoutException:
+            times.append(how.request_timeout_s * 1000)
+            out["timed_out"] = 1
+            break
+        except httpx.HTTPError as exc:
+            out.update(failed=1, error=repr(exc)[:300])
+            break
         elapsed = (time.perf_counter() - t0) * 1000
-        resp.raise_for_status()
+        if not resp.is_success:
+            out.update(failed=1, error=f"{resp.status_code} {resp.text[:300]}")
+            break
         if k >= how.warmup:
             times.append(elapsed)
-        if len(times) >= how.min_rounds and time.monotonic() - started > how.budget_s:
+        spent = time.monotonic() - started
+        if k == 0 and spent > how.budget_s:
+            needed = 1  # the first request alone spent the budget: one more at most
+        if len(times) >= needed and spent > how.budget_s:
             break
-    return {**percentiles(times, (50, 95)), "n": len(times)}
+    return {**percentiles(times, (50, 95)), "n": len(times), **out}
 
 
-def _client(bench: Bench) -> httpx.Client:
+def _client(bench: Bench, how: Rounds) -> httpx.Client:
     headers = {"Authorization": f"Bearer {bench.token('province', region='22')}"}
-    return httpx.Client(base_url=bench.url("reporting"), timeout=300, headers=headers)
+    return httpx.Client(
+        base_url=bench.url("reporting"), timeout=how.request_timeout_s, headers=headers
+    )
 
 
 def summary_grid(bench: Bench, the: Province, how: Rounds) -> dict[str, Any]:
     """p50/p95 (ms) and the number of timed requests per cell; the slowest cells first in
     `slowest`, and how many cells meet `target_ms`."""
     out: dict[str, Any] = {}
-    with _client(bench) as client:
+    started = time.monotonic()
+    with _client(bench, how) as client:
         for name, params in cells(the).items():
             if not re.search(how.only, name):
                 continue
             if params is None:
                 out[name] = {"refused": "a breakdown by period needs from and to"}
                 continue
+            if how.grid_budget_s and time.monotonic() - started > how.grid_budget_s:
+                out[name] = {"params": params, "skipped": "the grid's budget was spent"}
+                continue
             out[name] = {"params": params, **_time(client, "/v1/reports/summary", params, how)}
+            _said(name, out[name], started)
     timed = {k: v for k, v in out.items() if "p95" in v}
     slowest = sorted(timed, key=lambda k: -timed[k]["p95"])
     return {"cells": out, "slowest": [f"{k}: {timed[k]['p95']} ms" for k in slowest[:10]]}
+
+
+def _said(name: str, cell: dict[str, Any], started: float) -> None:
+    spent = time.monotonic() - started
+    late = " timed out" if cell.get("timed_out") else " FAILED" if cell.get("failed") else ""
+    progress(f"{name}: p95 {cell.get('p95')} ms n={cell['n']}{late} ({spent:.0f} s in)")
 
 
 def explain_and_as_of(
@@ -118,47 +152,54 @@ def explain_and_as_of(
     """Explain's first page of a figure, and the summary as of an earlier moment (ms)."""
     where = scopes(the)
     year = PERIODS["year"]
+    asks: dict[str, tuple[str, dict[str, str]]] = {}
+    for scope in ("province", "county", "agency"):
+        for kpi in (f"visits_by_service.{SERVICES[0]}", "clients_served"):
+            params = {**where[scope], **year, "kpi": kpi, "limit": "100"}
+            asks[f"explain/{scope}/year/{kpi}"] = ("/v1/reports/explain", params)
+    if as_of:
+        for scope in ("province", "prefecture", "agency"):
+            for period in ("all_time", "year"):
+                params = {**where[scope], **PERIODS[period], "as_of": as_of}
+                asks[f"as_of/{scope}/{period}"] = ("/v1/reports/summary", params)
     out: dict[str, Any] = {}
-    with _client(bench) as client:
-        for scope in ("province", "county", "agency"):
-            for kpi in (f"visits_by_service.{SERVICES[0]}", "clients_served"):
-                params = {**where[scope], **year, "kpi": kpi, "limit": "100"}
-                out[f"explain/{scope}/year/{kpi}"] = {
-                    "params": params,
-                    **_time(client, "/v1/reports/explain", params, how),
-                }
-        if as_of:
-            for scope in ("province", "prefecture", "agency"):
-                for period in ("all_time", "year"):
-                    params = {**where[scope], **PERIODS[period], "as_of": as_of}
-                    out[f"as_of/{scope}/{period}"] = {
-                        "params": params,
-                        **_time(client, "/v1/reports/summary", params, how),
-                    }
+    started = time.monotonic()
+    with _client(bench, how) as client:
+        for name, (path, params) in asks.items():
+            out[name] = {"params": params, **_time(client, path, params, how)}
+            _said(name, out[name], started)
     return out
 
 
-def rebuild_while_reading(bench: Bench, the: Province) -> dict[str, Any]:
+def rebuild_while_reading(
+    bench: Bench, the: Province, how: Rounds, timeout_s: float | None = None
+) -> dict[str, Any]:
     """`qianshou reporting rebuild` (fill.rebuild, in a thread) while a reader asks for the
     province's summary and the prefecture's year by quarter, in turn, as fast as they are
-    answered: the rebuild's JSON, and the reader's latencies (ms) and failures during it."""
+    answered: the rebuild's JSON, and the reader's latencies (ms) and failures during it.
+    The rebuild is killed after `timeout_s` (the live projections stay as they were); a
+    reader's request that outlasts the request timeout counts as a failure of that many ms."""
     where = scopes(the)
     asks = [where["province"], {**where["prefecture"], **PERIODS["year"], "breakdown": "quarter"}]
     result: dict[str, Any] = {}
 
     def run() -> None:
         try:
-            result.update(fill.rebuild(bench))
-        except Exception as exc:  # re-raised in the caller's thread below
-            result["error"] = exc
+            result.update(fill.rebuild(bench, timeout_s=timeout_s))
+        except Exception as exc:  # kept in the JSON: the readers' figures still count
+            result["error"] = repr(exc)[-2000:]
 
     worker = threading.Thread(target=run)
     worker.start()
     times: list[float] = []
     failures: Counter[str] = Counter()
-    with _client(bench) as client:
+    started = said = time.monotonic()
+    with _client(bench, how) as client:
         k = 0
         while worker.is_alive():
+            if time.monotonic() - said > 30:
+                said = time.monotonic()
+                progress(f"rebuild: {len(times)} summaries asked ({said - started:.0f} s in)")
             t0 = time.perf_counter()
             try:
                 resp = client.get("/v1/reports/summary", params=asks[k % 2])
@@ -169,9 +210,8 @@ def rebuild_while_reading(bench: Bench, the: Province) -> dict[str, Any]:
             times.append((time.perf_counter() - t0) * 1000)
             k += 1
     worker.join()
-    if "error" in result:
-        raise result["error"]
-    result["events_per_s"] = round(result["replayed"] / max(result["seconds"], 1e-9))
+    if "replayed" in result:
+        result["events_per_s"] = round(result["replayed"] / max(result["seconds"], 1e-9))
     return {
         "rebuild": result,
         "summaries_during": {

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,4 +179,42 @@ def percentiles(values: list[float], points: tuple[int, ...] = (50, 95, 99)) -> 
         f"p{p}": round(ordered[min(len(ordered) - 1, (len(ordered) * p) // 100)], 1) for p in points
     }
     out["max"] = round(ordered[-1], 1)
+    return out
+
+
+def progress(message: str) -> None:
+    """One line on stderr, for whoever watches a long run (stdout carries its JSON)."""
+    print(
+        f"[perf {time.strftime('%H:%M:%S', time.gmtime())}Z] {message}", file=sys.stderr, flush=True
+    )
+
+
+def load_average() -> list[float]:
+    """The machine's 1, 5 and 15 minute load averages: a loaded machine shows in the figures."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def folder_mb(folder: Path) -> float:
+    """Disk used by the files under `folder` (MB), as du counts it (allocated blocks)."""
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            if path.is_file() and not path.is_symlink():
+                total += path.stat().st_blocks * 512
+        except OSError:  # a file the server removed while we walked
+            continue
+    return round(total / 2**20, 1)
+
+
+async def disk_used(bench: Bench) -> dict[str, float]:
+    """MB on disk of NATS's store (its folder) and of each service's PostgreSQL database."""
+    store = bench.nats.data_dir if isinstance(bench.nats, LocalNats) else bench.root
+    out = {"nats_store_mb": folder_mb(store)}
+    conn = await asyncpg.connect(bench.database("reporting"))
+    try:
+        for service in SERVICES:
+            size = await conn.fetchval("SELECT pg_database_size($1)", f"bench_{service}")
+            out[f"postgres_{service}_mb"] = round(size / 2**20, 1)
+    finally:
+        await conn.close()
     return out
