@@ -6,19 +6,25 @@ stops early once it has spent its time budget (at least `min_rounds` timed reque
 when its first request alone spent the budget), so a slow cell cannot eat a run: the sample
 count is printed beside its percentiles. A request that outlasts `request_timeout_s` counts
 as a sample of that many ms (`timed_out` says how many; the true figure is above) and ends
-its cell; an error response ends its cell too (`failed`), so one bad cell costs one request,
-not the run. Progress goes to stderr, one line a cell, for whoever watches a long run.
+its cell, and the statements it left running in reporting's database are cancelled (nothing
+cancels them when the client goes, and a pile of abandoned scans on two cores would slow every
+cell after it); an error response ends its cell too (`failed`), so one bad cell costs one
+request, not the run. Progress goes to stderr, one line a cell, for whoever watches a long run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import httpx
 
 from shared.events import SERVICES
@@ -45,6 +51,8 @@ class Rounds:
     budget_s: float = 8.0
     only: str = ""  # a regular expression over cell names (CI's quick run times a few)
     request_timeout_s: float = 300.0
+    # Called with the time.time() a timed-out request was sent at: cancel what it left running
+    abandon: Callable[[float], int] | None = None
     grid_budget_s: float = 0.0  # the whole grid's seconds; 0: no limit
 
 
@@ -87,12 +95,14 @@ def _time(client: httpx.Client, path: str, params: dict[str, str], how: Rounds) 
     needed = how.min_rounds
     out: dict[str, Any] = {}
     for k in range(how.warmup + how.rounds):
-        t0 = time.perf_counter()
+        t0, sent_at = time.perf_counter(), time.time()
         try:
             resp = client.get(path, params=params)
         except httpx.TimeoutException:
             times.append(how.request_timeout_s * 1000)
             out["timed_out"] = 1
+            if how.abandon is not None:
+                out["statements_cancelled"] = how.abandon(sent_at)
             break
         except httpx.HTTPError as exc:
             out.update(failed=1, error=repr(exc)[:300])
@@ -111,6 +121,29 @@ def _time(client: httpx.Client, path: str, params: dict[str, str], how: Rounds) 
     return {**percentiles(times, (50, 95)), "n": len(times), **out}
 
 
+def abandoner(database_url: str) -> Callable[[float], int]:
+    """Cancels the reading statements that began in reporting's database since a moment (a
+    timed-out request's): only SELECTs, so the consumer's writes are never touched. Not
+    for use while a rebuild runs."""
+
+    async def cancel(since: float) -> int:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return len(
+                await conn.fetch(
+                    "SELECT pg_cancel_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND state = 'active' AND query_start >= $1"
+                    " AND query ~* '^\\s*(select|with)\\M'",
+                    datetime.fromtimestamp(since, UTC),
+                )
+            )
+        finally:
+            await conn.close()
+
+    return lambda since: asyncio.run(cancel(since))
+
+
 def _client(bench: Bench, how: Rounds) -> httpx.Client:
     headers = {"Authorization": f"Bearer {bench.token('province', region='22')}"}
     return httpx.Client(
@@ -124,7 +157,10 @@ def summary_grid(bench: Bench, the: Province, how: Rounds) -> dict[str, Any]:
     out: dict[str, Any] = {}
     started = time.monotonic()
     with _client(bench, how) as client:
-        for name, params in cells(the).items():
+        every = cells(the).items()
+        if how.grid_budget_s:  # plain summaries first: the budget leaves out breakdowns
+            every = sorted(every, key=lambda cell: BREAKDOWNS.index(cell[0].split("/")[2]))
+        for name, params in every:
             if not re.search(how.only, name):
                 continue
             if params is None:

@@ -193,6 +193,7 @@ async def _projections(
         request_timeout_s=args.request_timeout,
         grid_budget_s=args.grid_budget,
     )
+    how.abandon = grid.abandoner(bench.database("reporting"))
     stages.begin("fill")
     try:
         filler = province.Generator(the, seed=args.seed + 2, tag="fill").activity()
@@ -219,6 +220,7 @@ async def _projections(
         errors["explain_and_as_of"] = _said(exc)
     stages.done("explain_and_as_of")
     stages.begin("rebuild")
+    how.abandon = None  # a timed-out reader must not cancel the rebuild's statements
     try:
         rebuilt = await asyncio.to_thread(
             grid.rebuild_while_reading, bench, the, how, args.rebuild_timeout
