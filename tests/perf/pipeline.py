@@ -228,6 +228,9 @@ async def _projections(
         out.update(rebuilt)
         if "error" in rebuilt["rebuild"]:
             errors["rebuild"] = rebuilt["rebuild"]["error"]
+            held = out.get("projection_fill", {}).get("projection_events")
+            if "killed after" in errors["rebuild"] and held:  # unfinished: slower than this
+                rebuilt["rebuild"]["events_per_s_below"] = round(held / args.rebuild_timeout)
     except Exception as exc:
         errors["rebuild"] = _said(exc)
     stages.done("rebuild")

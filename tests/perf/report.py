@@ -117,7 +117,9 @@ def rebuild_lines(run: dict[str, Any], targets: dict[str, Any]) -> list[str]:
     if not rebuilt:
         return []
     if "events_per_s" not in rebuilt:
-        return [f"| rebuild | failed: {rebuilt.get('error', '?')[:200]} | |"]
+        below = rebuilt.get("events_per_s_below")
+        slower = f" (under {below:,} events/s)" if below else ""
+        return [f"| rebuild | failed{slower}: {rebuilt.get('error', '?')[:200]} | |"]
     during = run.get("summaries_during", {})
     return [
         f"| rebuild | {rebuilt['events_per_s']:,} events/s ({rebuilt['replayed']:,} in "
