@@ -156,6 +156,8 @@ class ReportingSettings:
 
     regions: tuple[str, ...] = ()  # the prefixes this instance serves; none: every region
     shards: Mapping[str, str] = field(default_factory=dict)  # region prefix -> instance URL
+    # Events a rebuild applies in one transaction (services/reporting/rebuild.py).
+    rebuild_batch: int = 5000
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,11 @@ class Settings:
                 overdue_grace_s=env.number("SCHEDULING_OVERDUE_GRACE_S", 7200.0),
             ),
             testing=for_tests(env),
-            reporting=ReportingSettings(reporting_regions(env), reporting_shards(env)),
+            reporting=ReportingSettings(
+                reporting_regions(env),
+                reporting_shards(env),
+                rebuild_batch=env.integer("REPORTING_REBUILD_BATCH", 5000),
+            ),
         )
 
     # Shorthands for the fields most code needs.

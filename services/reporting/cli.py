@@ -33,7 +33,7 @@ async def _rebuild() -> dict[str, object]:
     )
     try:
         shard = Shard(settings.reporting.regions, settings.reporting.shards)
-        return await rebuild(pool, nc, shard=shard)
+        return await rebuild(pool, nc, batch=settings.reporting.rebuild_batch, shard=shard)
     finally:
         await nc.close()
         await pool.close()

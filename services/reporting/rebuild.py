@@ -16,9 +16,11 @@ then swap them in, in one transaction.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -37,6 +39,7 @@ from shared.broker import dead_letter_stream, declare_stream, replicas
 from shared.consumer import EventConsumer, Poison, claim, decode
 from shared.db import unavailable
 from shared.events import Canonical
+from shared.settings import ReportingSettings
 from shared.subjects import EVENTS_STREAM, dead_letter
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,8 @@ REBUILD_CONSUMER = f"{CONSUMER.durable}-rebuild"
 # Held by a running rebuild for its whole session (released when it ends, even killed):
 # two rebuilds would drop and fill the same work tables under each other.
 REBUILD_LOCK = 0x7265_6275_696C_64  # "rebuild"
+# Messages decoded between two turns of the event loop while a batch is applied.
+DECODE_SLICE = 200
 SWAP_ATTEMPTS = 5  # a reader's transaction can deadlock with the swap's locks: try again
 
 
@@ -60,7 +65,7 @@ class RebuildFailed(Exception):
 async def rebuild(
     pool: asyncpg.Pool,
     nc: Client,
-    batch: int = 2000,
+    batch: int = ReportingSettings.rebuild_batch,  # REPORTING_REBUILD_BATCH
     deadline_s: float = 3600.0,
     shard: Shard | None = None,
 ) -> dict[str, Any]:
@@ -109,12 +114,15 @@ async def rebuild(
 
 
 async def _prepare(conn: asyncpg.Connection, tables: tuple[str, ...]) -> None:
-    """Empty copies of the live tables (columns, defaults, constraints, indexes)."""
+    """Empty copies of the live tables (columns, defaults, constraints, indexes). Unlogged:
+    they are thrown away if the rebuild or PostgreSQL stops before the swap, so writing
+    them to the WAL as they fill would buy nothing; the swap's copy into the live tables
+    is logged as any write."""
     await conn.execute(f"DROP SCHEMA IF EXISTS {WORK_SCHEMA} CASCADE")
     await conn.execute(f"CREATE SCHEMA {WORK_SCHEMA}")
     for table in tables:
         await conn.execute(
-            f"CREATE TABLE {WORK_SCHEMA}.{table} (LIKE public.{table} INCLUDING ALL)"
+            f"CREATE UNLOGGED TABLE {WORK_SCHEMA}.{table} (LIKE public.{table} INCLUDING ALL)"
         )
 
 
@@ -140,6 +148,16 @@ async def _swap(
             await conn.execute(f"INSERT INTO public.{table} SELECT * FROM {WORK_SCHEMA}.{table}")
         faults.point("reporting.rebuild.swapping")  # as if killed before the commit
     return end
+
+
+@dataclass
+class Batch:
+    """Messages fetched together: those that decoded, how many there were, and whether
+    the replay ends with them."""
+
+    held: list[tuple[Msg, Canonical]]
+    size: int
+    last: bool
 
 
 class Replay:
@@ -173,33 +191,53 @@ class Replay:
                 max_waiting=1,
             ),
         )
+        # The next batch is fetched and decoded while this one is applied: decoding is
+        # the rebuild's own CPU and PostgreSQL's work is another process's, so the two
+        # overlap instead of taking turns. Batches are still applied one at a time, in
+        # stream order.
+        ahead: asyncio.Task[Batch] | None = asyncio.create_task(self._read(sub, last))
         try:
-            while True:
-                if time.perf_counter() > self.deadline:
-                    raise TimeoutError(f"did not reach stream sequence {last} in time")
-                try:
-                    msgs = await sub.fetch(self.batch, timeout=1.0)
-                except (NatsTimeout, TimeoutError):
-                    if (await sub.consumer_info()).num_pending == 0:
-                        return  # nothing left that reporting consumes
-                    continue  # a slow server: keep going, never stop half-way
-                msgs = [m for m in msgs if m.metadata.sequence.stream <= last]
-                if msgs:
-                    await self._apply(msgs)
+            while ahead is not None:
+                batch = await ahead
+                ahead = None if batch.last else asyncio.create_task(self._read(sub, last))
+                if batch.size:
+                    await self._apply(batch)
                     faults.point("reporting.rebuild.replaying")  # killed half-way through
-                if not msgs or msgs[-1].metadata.sequence.stream >= last:
-                    return
         finally:
+            if ahead is not None:
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await ahead
             await sub.unsubscribe()
 
-    async def _apply(self, msgs: list[Msg]) -> None:
-        held: list[tuple[Msg, Canonical]] = []
-        for m in msgs:
+    async def _read(self, sub: JetStreamContext.PullSubscription, last: int) -> Batch:
+        """The next messages up to stream sequence `last`, decoded; `last` is set on the
+        batch that reaches it or finds nothing more that reporting consumes."""
+        while True:
+            if time.perf_counter() > self.deadline:
+                raise TimeoutError(f"did not reach stream sequence {last} in time")
             try:
-                held.append((m, decode(m.data)))
-            except Poison:
-                self.undecodable += 1  # the consumer parked it on DEADLETTER already
-        self.replayed += len(msgs)
+                msgs = await sub.fetch(self.batch, timeout=1.0)
+            except (NatsTimeout, TimeoutError):
+                if (await sub.consumer_info()).num_pending == 0:
+                    return Batch([], 0, last=True)
+                continue  # a slow server: keep going, never stop half-way
+            if msgs and msgs[-1].metadata.sequence.stream > last:  # in stream order
+                msgs = [m for m in msgs if m.metadata.sequence.stream <= last]
+            held: list[tuple[Msg, Canonical]] = []
+            for i, m in enumerate(msgs):
+                if i % DECODE_SLICE == DECODE_SLICE - 1:
+                    await asyncio.sleep(0)  # let the batch being applied send its next statement
+                try:
+                    held.append((m, decode(m.data)))
+                except Poison:
+                    self.undecodable += 1  # the consumer parked it on DEADLETTER already
+            done = not msgs or msgs[-1].metadata.sequence.stream >= last
+            return Batch(held, len(msgs), last=done)
+
+    async def _apply(self, batch: Batch) -> None:
+        held = batch.held
+        self.replayed += batch.size
         try:
             await self._apply_events([e for _, e in held])
             return

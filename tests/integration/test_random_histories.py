@@ -236,6 +236,7 @@ def _figures(live: Live, names: Names) -> list[bytes]:
 def _rebuild_command(live: Live) -> tuple[list[str], dict[str, str]]:
     env = live.stack.service_env("reporting")
     env.pop("QIANSHOU_FAULTS", None)
+    env["REPORTING_REBUILD_BATCH"] = "8"  # many batches, each read while the last applies
     return [sys.executable, "-m", "deploy.cli", "reporting", "rebuild"], env
 
 

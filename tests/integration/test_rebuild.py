@@ -53,9 +53,15 @@ def _reconciles(stack: Stack) -> bool:
     return done.returncode == 0
 
 
+# Small batches: the replay goes through many, each fetched and decoded while the one
+# before it is applied (a kill lands with a batch in hand and the next one read ahead).
+SMALL_BATCH = "16"
+
+
 def _rebuild(stack: Stack, fault: str = "") -> subprocess.CompletedProcess[str]:
     env = stack.service_env("reporting")
     env["QIANSHOU_FAULTS"] = fault
+    env["REPORTING_REBUILD_BATCH"] = SMALL_BATCH
     return subprocess.run(
         [sys.executable, "-m", "deploy.cli", "reporting", "rebuild"],
         env=env,
@@ -138,6 +144,7 @@ async def test_events_arriving_during_a_rebuild_are_all_counted(
     assert _figures(stack, admin) == before  # byte-identical JSON
 
     env = stack.service_env("reporting")
+    env["REPORTING_REBUILD_BATCH"] = SMALL_BATCH
     running = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
