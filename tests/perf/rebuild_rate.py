@@ -60,10 +60,11 @@ def main(argv: list[str] | None = None) -> int:
                 run, env=stack.service_env("reporting"), cwd=REPO, capture_output=True, check=False
             )
             seconds = time.perf_counter() - started
-            if done.returncode != 0:
+            if not done.stdout.strip():  # (py-spy may exit non-zero after writing its profile)
                 print(done.stderr.decode()[-3000:], file=sys.stderr)
                 return 1
-            out = orjson.loads(done.stdout.strip().splitlines()[-1])
+            lines = done.stdout.decode().splitlines()  # py-spy prints a line of its own
+            out = orjson.loads(next(line for line in reversed(lines) if line.startswith("{")))
             replayed = out["replayed"]
             print(
                 orjson.dumps(
