@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from services.reporting import rollups
+from services.reporting import day_totals, rollups
 from services.reporting.approvals import store as approvals
 from services.reporting.facts import FACT_TABLES, KEYED, fact_rows, table_columns
 from services.reporting.metrics import UNASSIGNED_AGENCIES
@@ -20,6 +20,7 @@ TABLE_COLUMNS = table_columns()
 PROJECTION_TABLES = (
     *FACT_TABLES,
     *rollups.TABLES,
+    *day_totals.TABLES,
     "agency_registrations",
     "agency_regions",
     "agency_sightings",
@@ -209,6 +210,7 @@ async def _count(
         await (rollups.add(conn, visits) if sign > 0 else rollups.take_out(conn, visits))
     elif table in rollups.TOTALLED:
         await rollups.change_totals(conn, table, rows, sign)
+    await day_totals.change(conn, table, rows, sign)
 
 
 def _returning(table: str, extra: str = "") -> str:
@@ -220,6 +222,7 @@ def _returning(table: str, extra: str = "") -> str:
         wanted |= {"client_agency", "client_id", "service", "visited_on", "duration_min"}
     elif table in rollups.TOTALLED:
         wanted |= set(rollups.TOTALLED[table][0])
+    wanted |= set(day_totals.COLUMNS.get(table, ()))
     wanted.add("agency_id")
     return " RETURNING " + ", ".join(f"f.{c}" for c in sorted(wanted)) + extra
 

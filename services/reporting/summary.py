@@ -233,6 +233,22 @@ SELECT count(*) AS days FROM (
        generate_series(greatest(d.from_date, $2), least(d.to_date, $3), interval '1 day') AS day
   WHERE {_of_pairing("d", "day::date")} AND d.from_date <= $3 AND d.to_date >= $2) x
 """
+# The same, live, from the days the consumer keeps (day_totals.py): per (pairing, day,
+# reporting agencies) the workers covered, counted where `_of_pairing` places them: a side
+# among the reporters (a pairing's), or while the pairing is unknown, a reporter in scope
+# that day.
+_STAFF_DAY_COUNTS = f"""
+SELECT coalesce(sum(s.workers), 0) AS days
+FROM staff_day_counts s LEFT JOIN {{current_pairings}} pp ON pp.pairing_id = s.pairing_id
+WHERE s.day BETWEEN $2 AND $3 AND (CASE
+  WHEN $4::text IS NOT NULL THEN s.pairing_id = $4
+       AND s.reporters && ARRAY[pp.assisting_agency_id, pp.assisted_agency_id]
+  WHEN pp.pairing_id IS NULL THEN EXISTS (SELECT 1 FROM unnest(s.reporters) AS r(agency_id)
+                                          WHERE {_on_the_day("r.agency_id", "s.day")})
+  ELSE s.reporters && ARRAY[pp.assisting_agency_id, pp.assisted_agency_id]
+       AND ({_on_the_day("pp.assisting_agency_id", "s.day")}
+            OR {_on_the_day("pp.assisted_agency_id", "s.day")}) END)
+"""
 
 # The pairings whose staff-days target the period shares (shared/programme.py prorates).
 _PAIRING_TARGETS = f"""
@@ -292,7 +308,8 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
     by_service, served, minutes = await _visits(fetch, scope, placed, end)
     activities = await _totalled(fetch, scope, placed, end, "activity_facts", _ACTIVITIES)
     trainings = await _totalled(fetch, scope, placed, end, "training_facts", _TRAININGS)
-    staff_days = await fetch(_STAFF_DAYS)
+    # As of a moment the days are those of the facts recorded by then: only the facts say.
+    staff_days = await fetch(_STAFF_DAYS if scope.as_of else _STAFF_DAY_COUNTS)
     slots = (await fetch(_SLOTS))[0]
     watermark = await conn.fetchval("SELECT recorded_at FROM watermark")
     if watermark is not None and scope.as_of is not None:
