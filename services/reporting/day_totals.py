@@ -1,5 +1,6 @@
-"""Staff-days kept by day (migration 021), in the consumer's transaction like the rollups
-of rollups.py, so a live summary counts them without expanding every dispatch.
+"""Staff-days, activities and trainings kept by day (migration 021), in the consumer's
+transaction like the rollups of rollups.py, so a live summary of any period counts them
+without expanding every dispatch or reading every fact of the period.
 
 SPEC 3.6 counts each (pairing, worker, day) once however dispatches overlap, and
 `summary._of_pairing` decides where it counts from the pairing, the day and the agencies
@@ -12,6 +13,11 @@ unknown, an agency in scope that day). So two tables:
   reporting agencies are exactly `reporters`. Where a (pairing, worker, day) counts
   depends only on those three, so a summary sums `workers` over the rows `_of_pairing`
   accepts: the same figure as the distinct days of the facts, whatever the scope's days.
+
+Activities and trainings are added up per (agency that reported them, pairing ('' for
+activities), kind) and day in `fact_days`, and per month in `fact_months`: a period reads
+its whole months from the one and its edge days from the other. A training keeps its
+pairing, so `_of_pairing` places it as it places the facts.
 """
 
 from __future__ import annotations
@@ -22,9 +28,13 @@ from typing import Any
 
 import asyncpg
 
-TABLES = ("dispatch_days", "staff_day_counts")
-# The columns of a dispatch_facts row this module needs (projections.py asks for them).
-COLUMNS = {"dispatch_facts": ("agency_id", "pairing_id", "worker_id", "from_date", "to_date")}
+TABLES = ("dispatch_days", "staff_day_counts", "fact_days", "fact_months")
+# The columns of a fact row this module needs (projections.py asks for them).
+COLUMNS = {
+    "dispatch_facts": ("agency_id", "pairing_id", "worker_id", "from_date", "to_date"),
+    "activity_facts": ("agency_id", "kind", "held_on", "attendees"),
+    "training_facts": ("agency_id", "pairing_id", "kind", "held_on", "attendances", "hours"),
+}
 SEPARATOR = ","  # agency ids never hold one (shared/events.AGENCY_ID_PATTERN)
 
 Covered = tuple[str, str, date]  # pairing, worker, day
@@ -76,6 +86,9 @@ async def change(
     """Dispatches that start counting (sign 1) or stop (-1): one read and at most four
     writes per call, whatever the number of dispatches (projections._count calls it per batch)."""
     if table not in COLUMNS or not rows:
+        return
+    if table != "dispatch_facts":
+        await _add_up(conn, table, rows, sign)
         return
     delta = covered_days(rows, sign)
     keys = sorted({key for key, _ in delta})
@@ -135,6 +148,48 @@ async def change(
             " AND s.day = k.d AND s.workers = 0",
             *args,
             SEPARATOR,
+        )
+
+
+# (agency, pairing, kind, day) -> [held, attendees or attendances, hours]
+Sums = dict[tuple[str, str, str, date], list[Any]]
+
+
+def sums(table: str, rows: list[dict[str, Any]], sign: int) -> tuple[Sums, Sums]:
+    """What `rows` of activity_facts or training_facts add (sign 1) or take out (-1), per
+    day and per month (keyed by its first day)."""
+    by_day: Sums = {}
+    by_month: Sums = {}
+    for r in rows:
+        training = table == "training_facts"
+        pairing = r["pairing_id"] if training else ""
+        a = r["attendances"] if training else r["attendees"]
+        b = r["hours"] if training else 0
+        day: date = r["held_on"]
+        for out, when in ((by_day, day), (by_month, day.replace(day=1))):
+            t = out.setdefault((r["agency_id"], pairing, r["kind"], when), [0, 0, 0])
+            t[0], t[1], t[2] = t[0] + sign, t[1] + sign * a, t[2] + sign * b
+    return by_day, by_month
+
+
+async def _add_up(
+    conn: asyncpg.Connection, table: str, rows: list[dict[str, Any]], sign: int
+) -> None:
+    """Rows of a fact that start (sign 1) or stop (-1) counting, into both tables. A
+    group taken down to nothing keeps its row at 0: it adds nothing to a sum."""
+    by_day, by_month = sums(table, rows, sign)
+    for target, column, found in (("fact_days", "day", by_day), ("fact_months", "month", by_month)):
+        keys = sorted(found)
+        await conn.execute(
+            f"INSERT INTO {target} (fact, agency_id, pairing_id, kind, {column}, n, a, b)"
+            " SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::date[],"
+            " $6::bigint[], $7::numeric[], $8::numeric[])"
+            f" ON CONFLICT (fact, {column}, agency_id, pairing_id, kind) DO UPDATE SET"
+            f" n = {target}.n + EXCLUDED.n, a = {target}.a + EXCLUDED.a,"
+            f" b = {target}.b + EXCLUDED.b",
+            table,
+            *_columns(keys, 4),
+            *_columns([found[k] for k in keys], 3),
         )
 
 

@@ -367,6 +367,34 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
     return {kpi.name: figures[kpi.name] for kpi in kpis.KPIS}
 
 
+# The same from the days and months the consumer keeps (day_totals.py), for live scopes
+# whose agencies were in scope on every day: a period's whole months, [_MONTHS_FROM,
+# _MONTHS_TO), from fact_months, its other days from fact_days.
+_MONTHS_FROM = "(date_trunc('month', $2::date - 1) + interval '1 month')::date"
+_MONTHS_TO = "date_trunc('month', $3::date + 1)::date"
+
+
+def _by_day(fact: str, columns: str) -> str:
+    return f"""(SELECT {columns}, month AS day FROM fact_months
+  WHERE fact = '{fact}' AND month >= {_MONTHS_FROM} AND month < {_MONTHS_TO}
+  UNION ALL
+  SELECT {columns}, day FROM fact_days WHERE fact = '{fact}' AND day BETWEEN $2 AND $3
+    AND NOT (day >= {_MONTHS_FROM} AND day < {_MONTHS_TO}))"""
+
+
+_DAY_TOTALS = {
+    "activity_facts": f"""
+SELECT kind, sum(n)::bigint AS held, sum(a) AS attendance
+FROM {_by_day("activity_facts", "agency_id, kind, n, a")} a
+WHERE {_WHOLE} GROUP BY kind HAVING sum(n) > 0
+""",
+    "training_facts": f"""
+SELECT t.kind, sum(t.n)::bigint AS held, sum(t.a) AS attendances, sum(t.b) AS hours
+FROM {_with_pairing(_by_day("training_facts", "agency_id, pairing_id, kind, n, a, b"), "t")}
+WHERE {_of_pairing("t", "t.day")} GROUP BY t.kind HAVING sum(t.n) > 0
+""",
+}
+
 # The same from fact_totals, for a scope with no start date ("so far"); the names of the
 # columns match the queries above.
 _FACT_TOTALS = {
@@ -398,6 +426,10 @@ async def _totalled(
         )
         if all(r["last_on"] is None or r["last_on"] <= end for r in rows):
             return [r for r in rows if r["held"]]  # kinds whose every fact was retracted drop out
+    # Days and months cannot say which project an activity's client was in, nor whether a
+    # day fell in an agency's span; as of a moment only the facts recorded by then say.
+    if scope.as_of is None and not placed.partial and not by_project:
+        return list(await fetch(_DAY_TOTALS[fact]))
     return list(await fetch(facts_query))
 
 

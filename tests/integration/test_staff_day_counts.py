@@ -1,7 +1,8 @@
-"""Live staff-days come from the days the consumer keeps (day_totals.py); as of a moment
-they come from the facts. On overlapping dispatches, both sides and an outsider reporting,
-a pairing not yet known, a retraction, a correction, redelivery and an agency that moves
-region mid-period, both give the same figure for every scope (real PostgreSQL)."""
+"""Live staff-days, activities and trainings come from the days and months the consumer
+keeps (day_totals.py); as of a moment they come from the facts. On overlapping dispatches,
+both sides and an outsider reporting, a pairing not yet known, retractions, corrections,
+redelivery and an agency that moves region mid-period, both give the same figures for
+every scope and period (real PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,23 @@ def _dispatch(sender: str, dispatch_id: str, first: str, last: str, **extra: Any
     )  # fmt: skip
 
 
+def _activity(
+    sender: str, activity_id: str, day: str, attendees: int, **extra: Any
+) -> dict[str, Any]:
+    payload = {"activity_id": activity_id, "kind": extra.pop("kind", "health-lecture"),
+               "title": "Lecture", "held_on": day, "attendees": attendees}  # fmt: skip
+    return envelope("activity-held", payload, agency_id=sender, **extra)
+
+
+def _training(
+    sender: str, training_id: str, day: str, hours: float, **extra: Any
+) -> dict[str, Any]:
+    payload = {"training_id": training_id, "pairing_id": extra.pop("pairing", PAIRING),
+               "kind": extra.pop("kind", "supervision"), "held_on": day, "hours": hours,
+               "trainer_agency_id": "lanxing", "attendee_worker_ids": ["kim", "zhao"]}  # fmt: skip
+    return envelope("training-completed", payload, agency_id=sender, **extra)
+
+
 def _retraction(target: dict[str, Any]) -> dict[str, Any]:
     return envelope(
         "event-retracted",
@@ -62,6 +80,8 @@ CORRECTED = _dispatch(
 
 def _history() -> list[Canonical]:
     retracted = _dispatch("lanxing", "d-6", "2020-06-20", "2020-06-25", worker="kim")
+    lecture = _activity("yanghua", "a-2", "2020-06-30", 9)
+    training = _training("lanxing", "t-2", "2020-07-31", 1.25)
     raw = [
         agency("lanxing", "220102", role="assisting"),
         agency("yanghua", "222405"),
@@ -77,7 +97,21 @@ def _history() -> list[Canonical]:
         CORRECTED,  # d-7 again, later: fewer days
         # Yanghua moves to Changchun on 9 June: in the county before, in the city after
         agency("yanghua", "220103") | {"occurred_at": "2020-06-09T08:00:00+08:00"},
+        _activity("yanghua", "a-1", "2020-06-01", 12),
+        lecture,
+        _activity("yanghua", "a-3", "2020-07-15", 5, kind="group-activity"),
+        _activity("lanxing", "a-4", "2020-07-01", 7),
+        _activity("heshan", "a-5", "2020-08-31", 4),
+        _activity("yanghua", "a-3", "2020-08-01", 6, occurred_at="2020-08-02T09:00:00+08:00"),
+        _training("lanxing", "t-1", "2020-06-08", 3),
+        training,
+        _training("yanghua", "t-3", "2020-08-15", 2.5, kind="thematic-training"),
+        _training("heshan", "t-4", "2020-06-15", 4),  # not a side: counts nowhere
+        _training("heshan", "t-5", "2020-07-10", 6, pairing="zz"),  # pairing unknown
+        _training("lanxing", "t-1", "2020-06-09", 3.5, occurred_at="2020-06-10T09:00:00+08:00"),
         _retraction(retracted),
+        _retraction(lecture),
+        _retraction(training),
     ]
     base = datetime(2026, 1, 1, tzinfo=UTC)
     return [
@@ -97,7 +131,18 @@ PERIODS = [
     (date(2020, 6, 1), date(2020, 6, 8)),
     (date(2020, 6, 9), date(2020, 12, 31)),
     (date(2020, 6, 4), date(2020, 6, 4)),
+    (date(2020, 6, 1), date(2020, 7, 31)),  # whole months
+    (date(2020, 6, 15), date(2020, 8, 14)),  # a whole month between two edges
+    (date(2019, 5, 1), None),
 ]
+FIGURES = (
+    "staff_days_dispatched",
+    "activities_by_kind",
+    "activity_attendance_by_kind",
+    "trainings_by_kind",
+    "training_attendances",
+    "training_hours",
+)
 SCOPES = [
     Scope(region=region, agency=agency_id, pairing=pairing, start=start, end=end, today=TODAY)
     for region, agency_id, pairing in [
@@ -137,12 +182,12 @@ async def _apply(url: str, deliveries: list[list[Canonical]]) -> asyncpg.Connect
     return conn
 
 
-async def _both(conn: asyncpg.Connection) -> list[tuple[int, int]]:
+async def _both(conn: asyncpg.Connection) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     out = []
     for scope in SCOPES:
-        live = (await summary(conn, scope))["staff_days_dispatched"]
-        facts = (await summary(conn, replace(scope, as_of=LATER)))["staff_days_dispatched"]
-        out.append((live, facts))
+        live = await summary(conn, scope)
+        facts = await summary(conn, replace(scope, as_of=LATER))
+        out.append(({k: live[k] for k in FIGURES}, {k: facts[k] for k in FIGURES}))
     return out
 
 
@@ -169,12 +214,12 @@ async def _kept_as_facts_say(conn: asyncpg.Connection) -> None:
     assert [tuple(r) for r in counts] == [tuple(r) for r in await conn.fetch(_COUNTS_FROM_DAYS)]
 
 
-@pytest.mark.parametrize("cut", [None, 5, 9, 12])
-def test_live_staff_days_equal_the_facts_in_every_scope(database: str, cut: int | None) -> None:
+@pytest.mark.parametrize("cut", [None, 5, 9, 12, 18, 25])
+def test_live_figures_equal_the_facts_in_every_scope(database: str, cut: int | None) -> None:
     """In one batch, or cut in two with the first part delivered again in the second."""
     deliveries = [HISTORY] if cut is None else [HISTORY[:cut], HISTORY[: cut - 2] + HISTORY[cut:]]
 
-    async def run() -> list[tuple[int, int]]:
+    async def run() -> list[tuple[dict[str, Any], dict[str, Any]]]:
         conn = await _apply(database, deliveries)
         try:
             await _kept_as_facts_say(conn)
@@ -185,12 +230,14 @@ def test_live_staff_days_equal_the_facts_in_every_scope(database: str, cut: int 
     pairs = asyncio.run(run())
     for scope, (live, facts) in zip(SCOPES, pairs, strict=True):
         assert live == facts, scope
-    figures = dict(zip(SCOPES, (live for live, _ in pairs), strict=True))
+    figures = dict(zip(SCOPES, (live["staff_days_dispatched"] for live, _ in pairs), strict=True))
     # 3 to 10 June (zhao, both sides), 3 days of the unknown pairing, d-7's corrected 2
     assert figures[SCOPES[0]] == 8 + 3 + 2
     assert figures[Scope(pairing=PAIRING, today=TODAY)] == 8 + 2
     assert figures[Scope(agency="heshan", today=TODAY)] == 3
     assert len(set(figures.values())) > 4  # the scopes tell the cases apart
+    seen = {str(live[k]) for live, _ in pairs for k in FIGURES[1:]}
+    assert len(seen) > 10  # and activities and trainings move with them
 
 
 def test_retracting_everything_leaves_no_day(database: str) -> None:

@@ -1,13 +1,15 @@
-"""The staff-day bookkeeping of day_totals.py: which (pairing, reporters, day) group each
-covered worker-day belongs to as dispatches start and stop counting."""
+"""The bookkeeping of day_totals.py: which (pairing, reporters, day) group each covered
+worker-day belongs to as dispatches start and stop counting; activities and trainings
+added up by day and by month."""
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
-from services.reporting.day_totals import covered_days, moves
+from services.reporting.day_totals import covered_days, moves, sums
 
 D1, D2 = date(2020, 3, 1), date(2020, 3, 2)
 
@@ -52,3 +54,17 @@ def test_workers_are_counted_apart() -> None:
 def test_taking_out_what_was_never_added_is_refused() -> None:
     with pytest.raises(AssertionError):
         moves({}, covered_days([_dispatch("a", D1, D1)], -1))
+
+
+def test_activities_and_trainings_add_up_by_day_and_by_month() -> None:
+    trainings = [
+        {"agency_id": "a", "pairing_id": "p", "kind": "k", "held_on": D1, "attendances": 2,
+         "hours": Decimal("1.25")},
+        {"agency_id": "a", "pairing_id": "p", "kind": "k", "held_on": D2, "attendances": 3,
+         "hours": Decimal("2")},
+    ]  # fmt: skip
+    by_day, by_month = sums("training_facts", trainings, -1)
+    assert by_day[("a", "p", "k", D1)] == [-1, -2, Decimal("-1.25")]
+    assert by_month == {("a", "p", "k", date(2020, 3, 1)): [-2, -5, Decimal("-3.25")]}
+    activity = {"agency_id": "a", "kind": "k", "held_on": D2, "attendees": 7}
+    assert sums("activity_facts", [activity], 1)[1] == {("a", "", "k", date(2020, 3, 1)): [1, 7, 0]}
