@@ -233,22 +233,35 @@ SELECT count(*) AS days FROM (
        generate_series(greatest(d.from_date, $2), least(d.to_date, $3), interval '1 day') AS day
   WHERE {_of_pairing("d", "day::date")} AND d.from_date <= $3 AND d.to_date >= $2) x
 """
+
+
 # The same, live, from the days the consumer keeps (day_totals.py): per (pairing, day,
 # reporting agencies) the workers covered, counted where `_of_pairing` places them: a side
 # among the reporters (a pairing's), or while the pairing is unknown, a reporter in scope
-# that day.
-_STAFF_DAY_COUNTS = f"""
+# that day. Where no agency is in scope on some days only, where they count does not
+# depend on the day: the period's days are added up per (pairing, reporters) first, so the
+# placement is decided once per group, not once per day.
+def _staff_day_counts(per_day: bool) -> str:
+    source = "(SELECT pairing_id, reporters, day, workers"
+    if not per_day:
+        source = "(SELECT pairing_id, reporters, $3::date AS day, sum(workers) AS workers"
+    source += " FROM staff_day_counts WHERE day BETWEEN $2 AND $3"
+    source += ")" if per_day else " GROUP BY pairing_id, reporters)"
+    return f"""
 SELECT coalesce(sum(s.workers), 0) AS days
-FROM staff_day_counts s LEFT JOIN {{current_pairings}} pp ON pp.pairing_id = s.pairing_id
-WHERE s.day BETWEEN $2 AND $3 AND (CASE
+FROM {source} s LEFT JOIN {{current_pairings}} pp ON pp.pairing_id = s.pairing_id
+WHERE CASE
   WHEN $4::text IS NOT NULL THEN s.pairing_id = $4
        AND s.reporters && ARRAY[pp.assisting_agency_id, pp.assisted_agency_id]
   WHEN pp.pairing_id IS NULL THEN EXISTS (SELECT 1 FROM unnest(s.reporters) AS r(agency_id)
                                           WHERE {_on_the_day("r.agency_id", "s.day")})
   ELSE s.reporters && ARRAY[pp.assisting_agency_id, pp.assisted_agency_id]
        AND ({_on_the_day("pp.assisting_agency_id", "s.day")}
-            OR {_on_the_day("pp.assisted_agency_id", "s.day")}) END)
+            OR {_on_the_day("pp.assisted_agency_id", "s.day")}) END
 """
+
+
+_STAFF_DAY_COUNTS = {per_day: _staff_day_counts(per_day) for per_day in (False, True)}
 
 # The pairings whose staff-days target the period shares (shared/programme.py prorates).
 _PAIRING_TARGETS = f"""
@@ -309,7 +322,9 @@ async def summary(conn: asyncpg.Connection, scope: Scope) -> dict[str, Any]:
     activities = await _totalled(fetch, scope, placed, end, "activity_facts", _ACTIVITIES)
     trainings = await _totalled(fetch, scope, placed, end, "training_facts", _TRAININGS)
     # As of a moment the days are those of the facts recorded by then: only the facts say.
-    staff_days = await fetch(_STAFF_DAYS if scope.as_of else _STAFF_DAY_COUNTS)
+    staff_days = await fetch(
+        _STAFF_DAYS if scope.as_of else _STAFF_DAY_COUNTS[bool(placed.partial)]
+    )
     slots = (await fetch(_SLOTS))[0]
     watermark = await conn.fetchval("SELECT recorded_at FROM watermark")
     if watermark is not None and scope.as_of is not None:
@@ -375,11 +390,16 @@ _MONTHS_TO = "date_trunc('month', $3::date + 1)::date"
 
 
 def _by_day(fact: str, columns: str) -> str:
-    return f"""(SELECT {columns}, month AS day FROM fact_months
+    """The period's figures per group (`columns`: the group, then n, a, b), added up first:
+    every agency is in scope on every day here, so the placement is decided per group."""
+    group = ", ".join(c for c in columns.split(", ") if c not in ("n", "a", "b"))
+    sums = ", ".join(f"sum({c}) AS {c}" for c in columns.split(", ") if c in ("n", "a", "b"))
+    return f"""(SELECT {group}, {sums}, $3::date AS day FROM (
+  SELECT {columns} FROM fact_months
   WHERE fact = '{fact}' AND month >= {_MONTHS_FROM} AND month < {_MONTHS_TO}
   UNION ALL
-  SELECT {columns}, day FROM fact_days WHERE fact = '{fact}' AND day BETWEEN $2 AND $3
-    AND NOT (day >= {_MONTHS_FROM} AND day < {_MONTHS_TO}))"""
+  SELECT {columns} FROM fact_days WHERE fact = '{fact}' AND day BETWEEN $2 AND $3
+    AND NOT (day >= {_MONTHS_FROM} AND day < {_MONTHS_TO})) x GROUP BY {group})"""
 
 
 _DAY_TOTALS = {
