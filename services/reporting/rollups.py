@@ -1,6 +1,6 @@
-"""Keeping the rollups (migrations 002, 003) in step with the facts that count: visits and
-facts that start counting add to them, those that stop (retracted, corrected) are taken
-out. Sums and minimums: the same whatever the order."""
+"""Keeping the rollups (migrations 002, 003, 020) in step with the facts that count: visits
+and facts that start counting add to them, those that stop (retracted, corrected) are taken
+out. Sums, minimums and bitwise ors: the same whatever the order."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from typing import Any
 
 import asyncpg
 
-TABLES = ("visit_totals", "client_first_visit", "fact_totals")
+TABLES = ("visit_totals", "client_first_visit", "fact_totals", "visit_days", "client_visit_years")
+DAYS_IN_A_YEAR = 366  # a bitmap's length (client_visit_years.days): bit (day of year - 1)
+# The bit of a visit's day in its year's bitmap, as migration 020 backfilled it.
+_DAY_BIT = "set_bit(0::bit(366), extract(doy FROM {day})::int - 1, 1)"
 # agency (the visit's), client's agency, client, service, day, minutes
 Visit = tuple[str, str, str, str, date, int]
 
@@ -49,6 +52,93 @@ async def add(conn: asyncpg.Connection, visits: list[Visit]) -> None:
         [k[3] for k in first],
         list(first.values()),
     )
+    await _add_days(conn, visits)
+
+
+async def _add_days(conn: asyncpg.Connection, visits: list[Visit]) -> None:
+    """Counts and minutes per (agency, day, service); each client's day in its year's bitmap
+    (an or: adding a day twice changes nothing)."""
+    days: dict[tuple[str, date, str], list[int]] = {}
+    for agency, _, _, service, day, minutes in visits:
+        d = days.setdefault((agency, day, service), [0, 0])
+        d[0], d[1] = d[0] + 1, d[1] + minutes
+    await conn.execute(
+        "INSERT INTO visit_days (agency_id, day, service, visits, minutes)"
+        " SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::bigint[], $5::bigint[])"
+        " ON CONFLICT (agency_id, day, service) DO UPDATE SET"
+        " visits = visit_days.visits + EXCLUDED.visits,"
+        " minutes = visit_days.minutes + EXCLUDED.minutes",
+        [k[0] for k in days],
+        [k[1] for k in days],
+        [k[2] for k in days],
+        [v[0] for v in days.values()],
+        [v[1] for v in days.values()],
+    )
+    await conn.execute(
+        "INSERT INTO client_visit_years (agency_id, year, client_agency, client_id, service, days)"
+        " SELECT a, extract(year FROM d)::int, ca, c, s, bit_or(" + _DAY_BIT.format(day="d") + ")"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[])"
+        " AS v(a, ca, c, s, d) GROUP BY 1, 2, 3, 4, 5"
+        " ON CONFLICT (agency_id, year, client_agency, client_id, service) DO UPDATE SET"
+        " days = client_visit_years.days | EXCLUDED.days",
+        *([v[i] for v in visits] for i in (0, 1, 2, 3, 4)),
+    )
+
+
+async def _take_out_days(conn: asyncpg.Connection, visits: list[Visit]) -> None:
+    """Subtract the counts and minutes; make the affected bitmaps again from the facts that
+    still count (a day stays set while another visit of the client that day counts)."""
+    days: dict[tuple[str, date, str], list[int]] = defaultdict(lambda: [0, 0])
+    for agency, _, _, service, day, minutes in visits:
+        days[(agency, day, service)][0] += 1
+        days[(agency, day, service)][1] += minutes
+    await conn.execute(
+        "UPDATE visit_days t SET visits = t.visits - k.v, minutes = t.minutes - k.m"
+        " FROM unnest($1::text[], $2::date[], $3::text[], $4::bigint[], $5::bigint[])"
+        " AS k(a, d, s, v, m) WHERE t.agency_id = k.a AND t.day = k.d AND t.service = k.s",
+        [k[0] for k in days],
+        [k[1] for k in days],
+        [k[2] for k in days],
+        [v[0] for v in days.values()],
+        [v[1] for v in days.values()],
+    )
+    keys = sorted({(a, day.year, ca, c, s) for a, ca, c, s, day, _ in visits})
+    args = tuple([k[i] for k in keys] for i in range(5))
+    await conn.execute(
+        "DELETE FROM client_visit_years y"
+        " USING unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[])"
+        " AS k(a, y, ca, c, s)"
+        " WHERE y.agency_id = k.a AND y.year = k.y AND y.client_agency = k.ca"
+        " AND y.client_id = k.c AND y.service = k.s",
+        *args,
+    )
+    await conn.execute(
+        "INSERT INTO client_visit_years (agency_id, year, client_agency, client_id, service, days)"
+        " SELECT k.a, k.y, k.ca, k.c, k.s, bit_or(" + _DAY_BIT.format(day="v.visited_on") + ")"
+        " FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[])"
+        " AS k(a, y, ca, c, s)"
+        " JOIN visit_facts v ON v.client_agency = k.ca AND v.client_id = k.c"
+        " AND v.service = k.s AND v.agency_id = k.a"
+        " AND v.visited_on BETWEEN make_date(k.y, 1, 1) AND make_date(k.y, 12, 31)"
+        " WHERE NOT v.retracted AND NOT v.superseded"
+        " GROUP BY k.a, k.y, k.ca, k.c, k.s",
+        *args,
+    )
+
+
+def year_masks(start: date, end: date) -> tuple[int, int, str, str]:
+    """What a period [start, end] asks of client_visit_years: its first and last years,
+    and the bitmaps of its days in each (the same one when both are one year). The years
+    between are whole: any day counts."""
+    first_end = min(end, date(start.year, 12, 31))
+    last_start = max(start, date(end.year, 1, 1))
+    return start.year, end.year, _mask(start, first_end), _mask(last_start, end)
+
+
+def _mask(first: date, last: date) -> str:
+    """The bits (as '0'/'1' text) of the days first..last of one year."""
+    a, b = first.timetuple().tm_yday - 1, last.timetuple().tm_yday
+    return "0" * a + "1" * (b - a) + "0" * (DAYS_IN_A_YEAR - b)
 
 
 async def take_out(conn: asyncpg.Connection, visits: list[Visit]) -> None:
@@ -88,6 +178,7 @@ async def take_out(conn: asyncpg.Connection, visits: list[Visit]) -> None:
         " GROUP BY v.agency_id, v.client_agency, v.client_id, v.service",
         *args,
     )
+    await _take_out_days(conn, visits)
 
 
 # fact table -> the columns a total needs, and (agency, key, n, a, b, day) from a row

@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from services.reporting import kpis
+from services.reporting import kpis, rollups
 from services.reporting.basis import Basis, relations
 from services.reporting.placement import (
     FAR_PAST,
@@ -209,6 +209,27 @@ _FIRST_VISITS_ANY = f"""
 SELECT count(*) AS clients
 FROM (SELECT DISTINCT client_agency, client_id FROM client_first_visit
       WHERE {_WHOLE} AND first_on <= $3) x
+"""
+
+# The same from the period rollups (migration 020), for a live scope without project or
+# pairing whose agencies were in scope on every day of the period, whatever the period:
+# counts summed over its days; clients from the bitmaps of its years ($11-$12 its first and
+# last year, $13-$14 the bits of its days in those, rollups.year_masks).
+_VISIT_DAYS = f"""
+SELECT service, sum(visits)::bigint AS visits, sum(minutes)::bigint AS minutes
+FROM visit_days WHERE {_WHOLE} AND day BETWEEN $2 AND $3
+GROUP BY service HAVING sum(visits) > 0
+"""
+_CLIENT_YEARS = f"""
+SELECT * FROM (
+WITH c AS MATERIALIZED (
+  SELECT DISTINCT service, client_agency, client_id FROM client_visit_years
+  WHERE {_WHOLE} AND year BETWEEN $11::int AND $12::int
+    AND (year > $11::int OR days & $13::text::bit(366) <> 0::bit(366))
+    AND (year < $12::int OR days & $14::text::bit(366) <> 0::bit(366)))
+SELECT service, count(*) AS clients,
+       (SELECT count(*) FROM (SELECT DISTINCT client_agency, client_id FROM c) x) AS anyone
+FROM c GROUP BY service) q
 """
 
 _ACTIVITIES = f"""
@@ -470,6 +491,16 @@ async def _visits(
                 by_service.setdefault(r["service"], {})["clients"] = r["clients"]
             served = (await fetch(_FIRST_VISITS_ANY))[0]["clients"]
             return by_service, served, sum(v.get("minutes", 0) for v in by_service.values())
+    if (
+        scope.as_of is None
+        and not placed.partial
+        and scope.project is None
+        and scope.pairing is None
+    ):
+        return await _visits_by_day(fetch, placed, scope.bounds()[0], end)
+    # The facts answer the rest: as_of (the rollups hold only what counts now), a project or
+    # a pairing (a visit counts by its client's project on the day, which the rollups do not
+    # keep) and agencies in scope on some days only (spans cut days out of an agency's rows).
     rows = await fetch(_VISITS)
     for r in rows:
         by_service[r["service"]] = {
@@ -477,6 +508,26 @@ async def _visits(
             "minutes": int(r["minutes"]),
             "clients": r["clients"],
         }
+    served = int(rows[0]["anyone"]) if rows else 0
+    return by_service, served, sum(v.get("minutes", 0) for v in by_service.values())
+
+
+async def _visits_by_day(
+    fetch: Any, placed: Placed, start: date, end: date
+) -> tuple[dict[str, dict[str, int]], int, int]:
+    """`_visits` from the period rollups (migration 020), for a scope with no pairing, no
+    project and no partial span: `summary`'s arguments are these, and the years' masks."""
+    by_service: dict[str, dict[str, int]] = {}
+    if start > end:
+        return by_service, 0, 0
+    for r in await fetch(_VISIT_DAYS):
+        by_service[r["service"]] = {"visits": int(r["visits"]), "minutes": int(r["minutes"])}
+    masks = rollups.year_masks(start, end)
+    given: tuple[Any, ...] = (placed.stock, start, end, None, None, None, placed.whole)
+    given += ([], [], [], *masks)
+    rows = await fetch(_CLIENT_YEARS, given)
+    for r in rows:
+        by_service.setdefault(r["service"], {})["clients"] = r["clients"]
     served = int(rows[0]["anyone"]) if rows else 0
     return by_service, served, sum(v.get("minutes", 0) for v in by_service.values())
 

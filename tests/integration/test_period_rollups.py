@@ -1,0 +1,197 @@
+"""A period's visit figures from the period rollups (migration 020, rollups.py) equal those
+the facts give, after a retraction, a correction that moves a visit to another year, a
+second visit on a client's day taken out, and a late event landing in an old period; and
+the rollups equal what the migration would make from the facts that count."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.reporting import projections
+from services.reporting.app import MIGRATIONS, SHARED_TABLES
+from services.reporting.summary import Scope, summary
+from shared.consumer import claim
+from shared.db import open_pool
+from shared.events import Canonical, canonical_of, incoming_events
+from shared.settings import with_database
+
+TODAY = date(2022, 6, 30)
+RECORDED = datetime(2026, 1, 1, tzinfo=UTC)
+# as_of after every recording: the same events, read from the facts (basis.py).
+EVERYTHING = datetime(2030, 1, 1, tzinfo=UTC)
+VISIT_FIGURES = ("visits_by_service", "visit_minutes", "clients_served",
+                 "clients_served_by_service")  # fmt: skip
+
+
+def _event(kind: str, agency: str, at: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"event_id": uuid.uuid4().hex, "type": kind, "schema_version": 1,
+            "agency_id": agency, "occurred_at": at, "payload": payload}  # fmt: skip
+
+
+def _agency(agency: str, region: str) -> dict[str, Any]:
+    return _event(
+        "agency-registered", agency, "2019-01-01T09:00:00+08:00",
+        {"agency_id": agency, "name": "n", "region_code": region, "role": "assisted",
+         "registered_on": "2019-01-01"},
+    )  # fmt: skip
+
+
+def _visit(
+    agency: str,
+    client: str,
+    day: str,
+    service: str = "home-care",
+    minutes: int = 30,
+    visit_id: str | None = None,
+    client_agency: str | None = None,
+    at: str | None = None,
+) -> dict[str, Any]:
+    payload = {"visit_id": visit_id or uuid.uuid4().hex, "client_id": client,
+               "worker_id": "w1", "service": service,
+               "started_at": f"{day}T10:00:00+08:00", "duration_min": minutes,
+               "client_agency_id": client_agency}  # fmt: skip
+    return _event("visit-logged", agency, at or f"{day}T10:00:00+08:00", payload)
+
+
+def _retraction(target: dict[str, Any]) -> dict[str, Any]:
+    payload = {"target_event_id": target["event_id"], "reason": "logged by mistake"}
+    return _event("event-retracted", target["agency_id"], "2022-01-01T09:00:00+08:00", payload)
+
+
+RETRACTED = _visit("a1", "c2", "2020-05-05", "health-check", 45)
+DOUBLED = _visit("a1", "c1", "2020-02-10", "home-care", 20)  # c1 is visited twice that day
+MOVED = _visit("a1", "c3", "2020-12-30", "home-care", 60, visit_id="moved")
+HISTORY = [
+    _agency("a1", "222405"),
+    _agency("a2", "220102"),
+    _agency("a3", "110101"),  # another province
+    _visit("a1", "c1", "2019-12-31"),
+    _visit("a1", "c1", "2020-01-01", "health-check"),
+    _visit("a1", "c1", "2020-02-10"),
+    DOUBLED,
+    _visit("a2", "c1", "2020-02-11", client_agency="a1"),  # a1's client, one client
+    _visit("a2", "c9", "2020-02-29", "other", 15),
+    _visit("a3", "c1", "2020-03-01", client_agency="a1"),  # outside the province
+    RETRACTED,
+    _visit("a1", "c2", "2021-05-05", "health-check", 45),
+    MOVED,
+    _visit("a1", "c4", "2020-12-31", "crisis-support", 90),
+    _visit("a1", "c4", "2021-01-01", "crisis-support", 90),
+    _retraction(RETRACTED),
+    _retraction(DOUBLED),
+    # A correction of MOVED (newer occurrence, same visit): it happened in 2021 instead.
+    _visit(
+        "a1", "c3", "2021-01-02", "home-care", 50, visit_id="moved", at="2021-01-03T09:00:00+08:00"
+    ),
+    # Recorded last, it lands in a period long closed.
+    _visit("a2", "c5", "2019-06-01", "proxy-shopping", 25),
+]
+
+
+def _canonical(raws: list[dict[str, Any]]) -> list[Canonical]:
+    return [
+        canonical_of(incoming_events.validate_python(raw), "22", RECORDED + timedelta(seconds=i))
+        for i, raw in enumerate(raws)
+    ]
+
+
+@pytest.fixture(scope="module")
+def database(pg_url: str) -> Iterator[str]:
+    url = with_database(pg_url, f"t{uuid.uuid4().hex[:10]}_reporting")
+
+    async def create() -> None:
+        pool = await open_pool(url, MIGRATIONS, SHARED_TABLES)
+        await pool.close()
+
+    asyncio.run(create())
+    yield url
+
+
+PERIODS = [
+    (date(2019, 1, 1), date(2019, 12, 31)),
+    (date(2020, 1, 1), date(2020, 12, 31)),
+    (date(2020, 1, 1), date(2020, 3, 31)),
+    (date(2020, 2, 10), date(2020, 2, 10)),
+    (date(2019, 12, 31), date(2021, 1, 1)),
+    (date(2020, 12, 31), date(2021, 12, 31)),
+    (date(2019, 6, 1), date(2021, 6, 1)),
+    (date(2020, 5, 5), date(2020, 5, 5)),
+]
+PLACES: list[dict[str, Any]] = [{}, {"region": "22"}, {"region": "2224"}, {"agency": "a2"}]
+
+
+async def _check(url: str, events: list[Canonical]) -> list[dict[str, Any]]:
+    conn = await asyncpg.connect(url)
+    try:
+        await projections.reset(conn)
+        for e in events:  # one at a time, in the order given
+            async with conn.transaction():
+                await projections.apply(conn, await claim(conn, "reporting", [e]))
+        answers = []
+        for place in PLACES:
+            for start, end in [*PERIODS, (None, None)]:
+                scope = Scope(today=TODAY, start=start, end=end, **place)
+                live = await summary(conn, scope)
+                facts = await summary(conn, replace(scope, as_of=EVERYTHING))
+                got = {k: live[k] for k in VISIT_FIGURES}
+                assert got == {k: facts[k] for k in VISIT_FIGURES}, (place, start, end)
+                answers.append({"place": place, "start": start, "end": end, **got})
+        await _rollups_match_the_facts(conn)
+        return answers
+    finally:
+        await conn.close()
+
+
+async def _rollups_match_the_facts(conn: asyncpg.Connection) -> None:
+    """What add and take_out kept equals what migration 020 makes from the facts."""
+    counting = "FROM visit_facts WHERE NOT retracted AND NOT superseded"
+    days = await conn.fetch(
+        f"SELECT agency_id, visited_on, service, count(*), sum(duration_min) {counting}"
+        " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    )
+    kept = await conn.fetch(
+        "SELECT agency_id, day, service, visits, minutes FROM visit_days WHERE visits <> 0"
+        " ORDER BY 1, 2, 3"
+    )
+    assert [tuple(r) for r in kept] == [tuple(r) for r in days]
+    years = await conn.fetch(
+        "SELECT agency_id, extract(year FROM visited_on)::int, client_agency, client_id,"
+        " service, bit_or(set_bit(0::bit(366), extract(doy FROM visited_on)::int - 1, 1))"
+        f" {counting} GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
+    )
+    kept = await conn.fetch("SELECT * FROM client_visit_years ORDER BY 1, 2, 3, 4, 5")
+    assert [tuple(r) for r in kept] == [tuple(r) for r in years]
+
+
+def test_period_rollups_answer_as_the_facts_do(database: str) -> None:
+    answers = asyncio.run(_check(database, _canonical(HISTORY)))
+    by = {(str(a["place"]), a["start"], a["end"]): a for a in answers}
+    province_2020 = by[(str({"region": "22"}), date(2020, 1, 1), date(2020, 12, 31))]
+    # c1 (a1's, visited by a1 and a2), c9, c3's first visit moved to 2021, c4; the doubled
+    # visit and c2's retracted one are out.
+    assert province_2020["visits_by_service"] == {
+        "crisis-support": 1, "health-check": 1, "home-care": 2, "other": 1,
+    }  # fmt: skip
+    assert province_2020["clients_served"] == 3
+    assert province_2020["visit_minutes"] == 90 + 30 + 30 + 30 + 15
+    one_day = by[(str({"region": "22"}), date(2020, 2, 10), date(2020, 2, 10))]
+    assert one_day["visits_by_service"] == {"home-care": 1}
+    assert one_day["clients_served"] == 1 and one_day["visit_minutes"] == 30
+    assert by[(str({"region": "22"}), date(2020, 5, 5), date(2020, 5, 5))]["clients_served"] == 0
+    late = by[(str({"agency": "a2"}), date(2019, 1, 1), date(2019, 12, 31))]
+    assert late["visits_by_service"] == {"proxy-shopping": 1} and late["clients_served"] == 1
+
+
+def test_the_same_events_in_another_order_keep_the_same_rollups(database: str) -> None:
+    """Retractions before their targets, the correction before the visit it corrects."""
+    events = _canonical(HISTORY)
+    reordered = [*events[:3], *reversed(events[3:])]
+    assert asyncio.run(_check(database, reordered)) == asyncio.run(_check(database, events))
