@@ -5,15 +5,23 @@ out. Sums, minimums and bitwise ors: the same whatever the order."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
 
-TABLES = ("visit_totals", "client_first_visit", "fact_totals", "visit_days", "client_visit_years")
-DAYS_IN_A_YEAR = 366  # a bitmap's length (client_visit_years.days): bit (day of year - 1)
-# The bit of a visit's day in its year's bitmap, as migration 020 backfilled it.
-_DAY_BIT = "set_bit(0::bit(366), extract(doy FROM {day})::int - 1, 1)"
+from shared.events import SERVICES
+
+TABLES = (
+    "visit_totals", "client_first_visit", "fact_totals", "visit_months", "visit_days",
+    "client_visit_years",
+)  # fmt: skip
+# client_visit_years.days (migration 020): per service, in this order, 366 bits, one a day
+# of the year. The migration's backfill spells the same order.
+SERVICES_IN_BITMAPS: tuple[str, ...] = SERVICES
+DAYS_IN_A_YEAR = 366
+BITS = len(SERVICES_IN_BITMAPS) * DAYS_IN_A_YEAR
+_ZERO = f"0::bit({BITS})"
 # agency (the visit's), client's agency, client, service, day, minutes
 Visit = tuple[str, str, str, str, date, int]
 
@@ -56,89 +64,126 @@ async def add(conn: asyncpg.Connection, visits: list[Visit]) -> None:
 
 
 async def _add_days(conn: asyncpg.Connection, visits: list[Visit]) -> None:
-    """Counts and minutes per (agency, day, service); each client's day in its year's bitmap
-    (an or: adding a day twice changes nothing)."""
-    days: dict[tuple[str, date, str], list[int]] = {}
-    for agency, _, _, service, day, minutes in visits:
-        d = days.setdefault((agency, day, service), [0, 0])
-        d[0], d[1] = d[0] + 1, d[1] + minutes
+    """Counts and minutes per (agency, month or day, service); each client's day and service
+    in its year's bitmap (an or: adding a day twice changes nothing)."""
+    for table, unit, of in (("visit_months", "month", _month), ("visit_days", "day", _same)):
+        sums: dict[tuple[str, date, str], list[int]] = {}
+        for agency, _, _, service, day, minutes in visits:
+            t = sums.setdefault((agency, of(day), service), [0, 0])
+            t[0], t[1] = t[0] + 1, t[1] + minutes
+        await conn.execute(
+            f"INSERT INTO {table} (agency_id, {unit}, service, visits, minutes)"
+            " SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::bigint[], $5::bigint[])"
+            f" ON CONFLICT (agency_id, {unit}, service) DO UPDATE SET"
+            f" visits = {table}.visits + EXCLUDED.visits,"
+            f" minutes = {table}.minutes + EXCLUDED.minutes",
+            *([k[i] for k in sums] for i in range(3)),
+            [v[0] for v in sums.values()],
+            [v[1] for v in sums.values()],
+        )
     await conn.execute(
-        "INSERT INTO visit_days (agency_id, day, service, visits, minutes)"
-        " SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::bigint[], $5::bigint[])"
-        " ON CONFLICT (agency_id, day, service) DO UPDATE SET"
-        " visits = visit_days.visits + EXCLUDED.visits,"
-        " minutes = visit_days.minutes + EXCLUDED.minutes",
-        [k[0] for k in days],
-        [k[1] for k in days],
-        [k[2] for k in days],
-        [v[0] for v in days.values()],
-        [v[1] for v in days.values()],
-    )
-    await conn.execute(
-        "INSERT INTO client_visit_years (agency_id, year, client_agency, client_id, service, days)"
-        " SELECT a, extract(year FROM d)::int, ca, c, s, bit_or(" + _DAY_BIT.format(day="d") + ")"
-        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[])"
-        " AS v(a, ca, c, s, d) GROUP BY 1, 2, 3, 4, 5"
-        " ON CONFLICT (agency_id, year, client_agency, client_id, service) DO UPDATE SET"
+        "INSERT INTO client_visit_years (agency_id, year, client_agency, client_id, days)"
+        f" SELECT a, y, ca, c, bit_or(set_bit({_ZERO}, b, 1))"
+        " FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[])"
+        " AS v(a, y, ca, c, b) GROUP BY 1, 2, 3, 4"
+        " ON CONFLICT (agency_id, year, client_agency, client_id) DO UPDATE SET"
         " days = client_visit_years.days | EXCLUDED.days",
-        *([v[i] for v in visits] for i in (0, 1, 2, 3, 4)),
+        [v[0] for v in visits],
+        [v[4].year for v in visits],
+        [v[1] for v in visits],
+        [v[2] for v in visits],
+        [day_bit(v[3], v[4]) for v in visits],
     )
 
 
 async def _take_out_days(conn: asyncpg.Connection, visits: list[Visit]) -> None:
     """Subtract the counts and minutes; make the affected bitmaps again from the facts that
     still count (a day stays set while another visit of the client that day counts)."""
-    days: dict[tuple[str, date, str], list[int]] = defaultdict(lambda: [0, 0])
-    for agency, _, _, service, day, minutes in visits:
-        days[(agency, day, service)][0] += 1
-        days[(agency, day, service)][1] += minutes
-    await conn.execute(
-        "UPDATE visit_days t SET visits = t.visits - k.v, minutes = t.minutes - k.m"
-        " FROM unnest($1::text[], $2::date[], $3::text[], $4::bigint[], $5::bigint[])"
-        " AS k(a, d, s, v, m) WHERE t.agency_id = k.a AND t.day = k.d AND t.service = k.s",
-        [k[0] for k in days],
-        [k[1] for k in days],
-        [k[2] for k in days],
-        [v[0] for v in days.values()],
-        [v[1] for v in days.values()],
-    )
-    keys = sorted({(a, day.year, ca, c, s) for a, ca, c, s, day, _ in visits})
-    args = tuple([k[i] for k in keys] for i in range(5))
+    for table, unit, of in (("visit_months", "month", _month), ("visit_days", "day", _same)):
+        sums: dict[tuple[str, date, str], list[int]] = defaultdict(lambda: [0, 0])
+        for agency, _, _, service, day, minutes in visits:
+            sums[(agency, of(day), service)][0] += 1
+            sums[(agency, of(day), service)][1] += minutes
+        await conn.execute(
+            f"UPDATE {table} t SET visits = t.visits - k.v, minutes = t.minutes - k.m"
+            " FROM unnest($1::text[], $2::date[], $3::text[], $4::bigint[], $5::bigint[])"
+            f" AS k(a, d, s, v, m) WHERE t.agency_id = k.a AND t.{unit} = k.d AND t.service = k.s",
+            *([k[i] for k in sums] for i in range(3)),
+            [v[0] for v in sums.values()],
+            [v[1] for v in sums.values()],
+        )
+    keys = sorted({(a, day.year, ca, c) for a, ca, c, _, day, _ in visits})
+    args = tuple([k[i] for k in keys] for i in range(4))
     await conn.execute(
         "DELETE FROM client_visit_years y"
-        " USING unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[])"
-        " AS k(a, y, ca, c, s)"
+        " USING unnest($1::text[], $2::int[], $3::text[], $4::text[]) AS k(a, y, ca, c)"
         " WHERE y.agency_id = k.a AND y.year = k.y AND y.client_agency = k.ca"
-        " AND y.client_id = k.c AND y.service = k.s",
+        " AND y.client_id = k.c",
         *args,
     )
     await conn.execute(
-        "INSERT INTO client_visit_years (agency_id, year, client_agency, client_id, service, days)"
-        " SELECT k.a, k.y, k.ca, k.c, k.s, bit_or(" + _DAY_BIT.format(day="v.visited_on") + ")"
-        " FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[])"
-        " AS k(a, y, ca, c, s)"
+        "INSERT INTO client_visit_years (agency_id, year, client_agency, client_id, days)"
+        f" SELECT k.a, k.y, k.ca, k.c, bit_or(set_bit({_ZERO},"
+        f" (array_position($5::text[], v.service) - 1) * {DAYS_IN_A_YEAR}"
+        " + extract(doy FROM v.visited_on)::int - 1, 1))"
+        " FROM unnest($1::text[], $2::int[], $3::text[], $4::text[]) AS k(a, y, ca, c)"
         " JOIN visit_facts v ON v.client_agency = k.ca AND v.client_id = k.c"
-        " AND v.service = k.s AND v.agency_id = k.a"
+        " AND v.agency_id = k.a"
         " AND v.visited_on BETWEEN make_date(k.y, 1, 1) AND make_date(k.y, 12, 31)"
         " WHERE NOT v.retracted AND NOT v.superseded"
-        " GROUP BY k.a, k.y, k.ca, k.c, k.s",
+        " GROUP BY k.a, k.y, k.ca, k.c",
         *args,
+        list(SERVICES_IN_BITMAPS),
     )
+
+
+def _month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _same(day: date) -> date:
+    return day
+
+
+def day_bit(service: str, day: date) -> int:
+    """A visit's bit in its client's bitmap of the year (migration 020)."""
+    place = SERVICES_IN_BITMAPS.index(service)
+    return place * DAYS_IN_A_YEAR + day.timetuple().tm_yday - 1
 
 
 def year_masks(start: date, end: date) -> tuple[int, int, str, str]:
     """What a period [start, end] asks of client_visit_years: its first and last years,
-    and the bitmaps of its days in each (the same one when both are one year). The years
-    between are whole: any day counts."""
+    and the bitmaps of its days in each, every service's (the same one when both are one
+    year). The years between are whole: any day counts."""
     first_end = min(end, date(start.year, 12, 31))
     last_start = max(start, date(end.year, 1, 1))
     return start.year, end.year, _mask(start, first_end), _mask(last_start, end)
 
 
 def _mask(first: date, last: date) -> str:
-    """The bits (as '0'/'1' text) of the days first..last of one year."""
+    """The bits (as '0'/'1' text) of the days first..last of one year, in every service."""
     a, b = first.timetuple().tm_yday - 1, last.timetuple().tm_yday
-    return "0" * a + "1" * (b - a) + "0" * (DAYS_IN_A_YEAR - b)
+    return ("0" * a + "1" * (b - a) + "0" * (DAYS_IN_A_YEAR - b)) * len(SERVICES_IN_BITMAPS)
+
+
+def month_split(
+    start: date, end: date
+) -> tuple[date | None, date | None, date | None, date | None]:
+    """A period [start, end] as visit_months and visit_days read it: the first and last of
+    its whole months (their first days), the last day before them and the first day after
+    them (the days of the months it holds in part, read day by day). None: none of those."""
+    first = start if start.day == 1 else _next_month(start)
+    after = end + timedelta(days=1)
+    last = _month(after) - timedelta(days=1) if after.day != 1 else end  # a whole month's end
+    if first > last:  # no whole month: every day from visit_days
+        return None, None, end, None
+    head = first - timedelta(days=1) if start < first else None
+    tail = last + timedelta(days=1) if last < end else None
+    return first, _month(last), head, tail
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 async def take_out(conn: asyncpg.Connection, visits: list[Visit]) -> None:

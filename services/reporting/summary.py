@@ -213,23 +213,34 @@ FROM (SELECT DISTINCT client_agency, client_id FROM client_first_visit
 
 # The same from the period rollups (migration 020), for a live scope without project or
 # pairing whose agencies were in scope on every day of the period, whatever the period:
-# counts summed over its days; clients from the bitmaps of its years ($11-$12 its first and
-# last year, $13-$14 the bits of its days in those, rollups.year_masks).
+# counts summed over its whole months and the days of the months it holds in part ($11-$12
+# its whole months, $13 the last day before them, $14 the first after: rollups.month_split);
+# distinct clients from the bitmaps of its years ($11-$12 its first and last year, $13-$14
+# its days in those: rollups.year_masks), each client once however many agencies saw it.
 _VISIT_DAYS = f"""
-SELECT service, sum(visits)::bigint AS visits, sum(minutes)::bigint AS minutes
-FROM visit_days WHERE {_WHOLE} AND day BETWEEN $2 AND $3
+SELECT service, sum(visits)::bigint AS visits, sum(minutes)::bigint AS minutes FROM (
+  SELECT service, visits, minutes FROM visit_months
+  WHERE {_WHOLE} AND month BETWEEN $11::date AND $12::date
+  UNION ALL
+  SELECT service, visits, minutes FROM visit_days
+  WHERE {_WHOLE} AND (day BETWEEN $2 AND $13::date OR day BETWEEN $14::date AND $3)) x
 GROUP BY service HAVING sum(visits) > 0
 """
+_MET = f"bit({rollups.BITS})"
 _CLIENT_YEARS = f"""
 SELECT * FROM (
-WITH c AS MATERIALIZED (
-  SELECT DISTINCT service, client_agency, client_id FROM client_visit_years
-  WHERE {_WHOLE} AND year BETWEEN $11::int AND $12::int
-    AND (year > $11::int OR days & $13::text::bit(366) <> 0::bit(366))
-    AND (year < $12::int OR days & $14::text::bit(366) <> 0::bit(366)))
-SELECT service, count(*) AS clients,
-       (SELECT count(*) FROM (SELECT DISTINCT client_agency, client_id FROM c) x) AS anyone
-FROM c GROUP BY service) q
+WITH c AS (
+  SELECT bit_or(CASE WHEN year = $11::int THEN days & $13::text::{_MET}
+                     WHEN year = $12::int THEN days & $14::text::{_MET} ELSE days END) AS met
+  FROM client_visit_years WHERE {_WHOLE} AND year BETWEEN $11::int AND $12::int
+  GROUP BY client_agency, client_id)
+SELECT count(*) FILTER (WHERE met <> 0::{_MET}) AS anyone, {
+    ", ".join(
+        f"count(*) FILTER (WHERE substring(met FROM {i * rollups.DAYS_IN_A_YEAR + 1}"
+        f' FOR {rollups.DAYS_IN_A_YEAR}) <> 0::bit({rollups.DAYS_IN_A_YEAR})) AS "{service}"'
+        for i, service in enumerate(rollups.SERVICES_IN_BITMAPS)
+    )
+} FROM c) q
 """
 
 _ACTIVITIES = f"""
@@ -516,20 +527,20 @@ async def _visits_by_day(
     fetch: Any, placed: Placed, start: date, end: date
 ) -> tuple[dict[str, dict[str, int]], int, int]:
     """`_visits` from the period rollups (migration 020), for a scope with no pairing, no
-    project and no partial span: `summary`'s arguments are these, and the years' masks."""
+    project and no partial span: `summary`'s arguments, then the period split by months
+    (counts) or by years (clients)."""
     by_service: dict[str, dict[str, int]] = {}
     if start > end:
         return by_service, 0, 0
-    for r in await fetch(_VISIT_DAYS):
-        by_service[r["service"]] = {"visits": int(r["visits"]), "minutes": int(r["minutes"])}
-    masks = rollups.year_masks(start, end)
     given: tuple[Any, ...] = (placed.stock, start, end, None, None, None, placed.whole)
-    given += ([], [], [], *masks)
-    rows = await fetch(_CLIENT_YEARS, given)
-    for r in rows:
-        by_service.setdefault(r["service"], {})["clients"] = r["clients"]
-    served = int(rows[0]["anyone"]) if rows else 0
-    return by_service, served, sum(v.get("minutes", 0) for v in by_service.values())
+    given += ([], [], [])
+    for r in await fetch(_VISIT_DAYS, (*given, *rollups.month_split(start, end))):
+        by_service[r["service"]] = {"visits": int(r["visits"]), "minutes": int(r["minutes"])}
+    clients = (await fetch(_CLIENT_YEARS, (*given, *rollups.year_masks(start, end))))[0]
+    for service in by_service:
+        by_service[service]["clients"] = clients[service]
+    served = int(clients["anyone"])
+    return by_service, served, sum(v["minutes"] for v in by_service.values())
 
 
 def _kind(row: asyncpg.Record) -> str:
