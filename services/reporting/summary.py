@@ -227,20 +227,27 @@ SELECT service, sum(visits)::bigint AS visits, sum(minutes)::bigint AS minutes F
 GROUP BY service HAVING sum(visits) > 0
 """
 _MET = f"bit({rollups.BITS})"
+_SERVED = [
+    (f"substring(met FROM {i * rollups.DAYS_IN_A_YEAR + 1} FOR {rollups.DAYS_IN_A_YEAR})"
+     f" <> 0::bit({rollups.DAYS_IN_A_YEAR})", service)
+    for i, service in enumerate(rollups.SERVICES_IN_BITMAPS)
+]  # fmt: skip
+# Each row's days met once (OFFSET 0 keeps the subquery: inlined, the CASE would run once
+# per test), then per client what it was served (small booleans to group, not bitmaps).
 _CLIENT_YEARS = f"""
 SELECT * FROM (
 WITH c AS (
-  SELECT bit_or(CASE WHEN year = $11::int THEN days & $13::text::{_MET}
-                     WHEN year = $12::int THEN days & $14::text::{_MET} ELSE days END) AS met
-  FROM client_visit_years WHERE {_WHOLE} AND year BETWEEN $11::int AND $12::int
+  SELECT bool_or(met <> 0::{_MET}) AS anyone,
+         {", ".join(f'bool_or({test}) AS "{service}"' for test, service in _SERVED)}
+  FROM (SELECT client_agency, client_id,
+               CASE WHEN year = $11::int THEN days & $13::text::{_MET}
+                    WHEN year = $12::int THEN days & $14::text::{_MET} ELSE days END AS met
+        FROM client_visit_years WHERE {_WHOLE} AND year BETWEEN $11::int AND $12::int
+        OFFSET 0) r
   GROUP BY client_agency, client_id)
-SELECT count(*) FILTER (WHERE met <> 0::{_MET}) AS anyone, {
-    ", ".join(
-        f"count(*) FILTER (WHERE substring(met FROM {i * rollups.DAYS_IN_A_YEAR + 1}"
-        f' FOR {rollups.DAYS_IN_A_YEAR}) <> 0::bit({rollups.DAYS_IN_A_YEAR})) AS "{service}"'
-        for i, service in enumerate(rollups.SERVICES_IN_BITMAPS)
-    )
-} FROM c) q
+SELECT count(*) FILTER (WHERE anyone) AS anyone,
+       {", ".join(f'count(*) FILTER (WHERE "{service}") AS "{service}"' for _, service in _SERVED)}
+FROM c) q
 """
 
 _ACTIVITIES = f"""
