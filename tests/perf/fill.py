@@ -96,12 +96,15 @@ async def fill(
     total = (await watermark.read())[0]
     await watermark.close()
     cpu_reported = cpu_seconds(bench)
+    scheduling = bench.stack.services["scheduling"].running()
+    scheduled: float | None = None
     try:
-        scheduled: float | None = await drained(
-            bench, "scheduling", timeout_s=max(60.0, deadline - time.monotonic())
-        )
+        if scheduling:
+            scheduled = await drained(
+                bench, "scheduling", timeout_s=max(60.0, deadline - time.monotonic())
+            )
     except TimeoutError:
-        scheduled = None
+        pass
     out: dict[str, Any] = {
         "published": wanted,
         "publish_rejected": dict(rejected),
@@ -109,17 +112,19 @@ async def fill(
         "projection_events": total,
         "halfway_recorded_at": halfway,
         "cpu_seconds": cpu_delta(cpu_before, cpu_reported),
-        # Scheduling consumes the same stream (its own types) beside reporting.
-        "scheduling_cpu_seconds": cpu_delta(cpu_before, cpu_seconds(bench))["scheduling"],
     }
+    if scheduling:  # it consumes the same stream (its own types) beside reporting
+        out["scheduling_cpu_seconds"] = cpu_delta(cpu_before, cpu_seconds(bench))["scheduling"]
+    else:
+        out["scheduling"] = "stopped for the fill"
     if done is None:
         out["timed_out"] = f"reporting held {total - base:,} of {wanted:,} after {timeout_s} s"
     else:
         out["reported_per_s"] = round(wanted / max(done - started, 1e-9))
         out["seconds"] = round(done - started, 1)
-    if scheduled is None:
+    if scheduling and scheduled is None:
         out["scheduling_timed_out"] = True
-    else:
+    elif scheduled is not None:
         out["scheduling_drained_per_s"] = round(wanted / max(scheduled - started, 1e-9))
     return out
 

@@ -49,7 +49,9 @@ class Bench:
         return self.stack.services[service].url
 
     def pids(self) -> dict[str, int]:
-        out = {n: p.process.pid for n, p in self.stack.services.items() if p.process}
+        out = {
+            n: p.process.pid for n, p in self.stack.services.items() if p.process and p.running()
+        }
         if isinstance(self.nats, NatsCluster):
             for node in self.nats.nodes:
                 if node.process:
