@@ -40,6 +40,14 @@ class Env:
         return int(self.text(name) or default)
 
 
+def rebuild_batch(env: Env) -> int:
+    """Refused at start: a rebuild fetching 0 (or fewer) events at a time would never end."""
+    batch = env.integer("REPORTING_REBUILD_BATCH", 5000)
+    if batch <= 0:
+        raise ValueError(f"REPORTING_REBUILD_BATCH is {batch}: it must be at least 1")
+    return batch
+
+
 def data_dir(env: Env | None = None) -> Path:
     """Where the local stack keeps NATS and PostgreSQL data and its secrets: `.qianshou` in
     the checkout, whatever folder a command is run from (a second folder would mean a
@@ -219,7 +227,7 @@ class Settings:
             reporting=ReportingSettings(
                 reporting_regions(env),
                 reporting_shards(env),
-                rebuild_batch=env.integer("REPORTING_REBUILD_BATCH", 5000),
+                rebuild_batch=rebuild_batch(env),
             ),
         )
 

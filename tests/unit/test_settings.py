@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import pytest
+
 from shared.settings import (
     SERVICE_PORTS,
     Env,
@@ -65,6 +67,17 @@ def test_the_documented_table_is_what_settings_read(tmp_path: Path) -> None:
     asked = read(tmp_path)
     assert documented() - asked == set(), "documented but never read"
     assert asked - documented() == set(), "read but not documented"
+
+
+@pytest.mark.parametrize("batch", ["0", "-5"])
+def test_a_rebuild_batch_below_one_is_refused_at_start(tmp_path: Path, batch: str) -> None:
+    env = {"QIANSHOU_DATA_DIR": str(tmp_path), "REPORTING_REBUILD_BATCH": batch}
+    with pytest.raises(
+        ValueError, match=r"REPORTING_REBUILD_BATCH is -?\d+: it must be at least 1"
+    ):
+        Settings.from_env("reporting", env)
+    env["REPORTING_REBUILD_BATCH"] = "1"
+    assert Settings.from_env("reporting", env).reporting.rebuild_batch == 1
 
 
 def test_settings_are_typed_by_section(tmp_path: Path) -> None:
