@@ -18,6 +18,7 @@ from services.reporting.pairing_report import pairing_report
 from services.reporting.periods import buckets, child_length, period_range
 from services.reporting.placement import named_agencies
 from services.reporting.shard import Shard
+from services.reporting.snapshot import snapshot
 from services.reporting.summary import (
     Scope,
     pairing_members,
@@ -84,7 +85,7 @@ class Reports:
     async def summary(self, scope: Scope, breakdown: str | None = None) -> dict[str, Any]:
         async with (
             self.pool.acquire() as conn,
-            conn.transaction(isolation="repeatable_read", readonly=True),
+            snapshot(conn),
         ):
             body = await summary(conn, scope)
             body["scope"] = _describe(scope)

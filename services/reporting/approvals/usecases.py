@@ -14,6 +14,7 @@ import orjson
 
 from services.reporting.approvals import domain, late, store
 from services.reporting.explain import EXPLAINABLE, explain
+from services.reporting.snapshot import snapshot
 from services.reporting.summary import Scope, pairing_sides, summary
 from services.reporting.usecases import PUBLISH_WITHIN_S, REPORTING_AGENCY, Reports
 from shared import publishing
@@ -48,7 +49,7 @@ class Approvals:
         wanted = Scope(region=scope.region, pairing=scope.pairing, start=start, end=end)
         async with (
             self.pool.acquire() as conn,
-            conn.transaction(isolation="repeatable_read", readonly=True),
+            snapshot(conn),
         ):
             body = await summary(conn, wanted)
             previous = await store.in_force(conn, scope.region, scope.pairing, start, end)
@@ -160,7 +161,7 @@ class Approvals:
         )  # fmt: skip
         async with (
             self.pool.acquire() as conn,
-            conn.transaction(isolation="repeatable_read", readonly=True),
+            snapshot(conn),
         ):
             body = await summary(conn, wanted)
             events = await late.late_events(conn, found, EVENTS_SHOWN)

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from services.reporting.basis import Basis, agency_periods
+from services.reporting.snapshot import snapshot
 from services.reporting.summary import Scope, scoped_agencies
 
 
@@ -20,15 +21,16 @@ async def agencies_in(pool: asyncpg.Pool, scope: Scope) -> list[str]:
     places them: one that has since left still has its days here, one that arrived counts
     only from its move, so the agencies' lines add up to the region's figures."""
     start, end = scope.bounds()
-    rows = await pool.fetch(
-        "SELECT DISTINCT agency_id"
-        f" FROM {agency_periods(scope.basis)} p"
-        " WHERE region_code LIKE $1 AND valid_from <= $3 AND valid_to >= $2"
-        " ORDER BY agency_id",
-        (scope.region or "") + "%",
-        start,
-        end,
-    )
+    async with pool.acquire() as conn, snapshot(conn):  # several tables: snapshot.py
+        rows = await conn.fetch(
+            "SELECT DISTINCT agency_id"
+            f" FROM {agency_periods(scope.basis)} p"
+            " WHERE region_code LIKE $1 AND valid_from <= $3 AND valid_to >= $2"
+            " ORDER BY agency_id",
+            (scope.region or "") + "%",
+            start,
+            end,
+        )
     return [str(r["agency_id"]) for r in rows]
 
 
@@ -38,15 +40,16 @@ async def agency_names(
     """Each agency's registered name by the registration in force on `on` (its first
     registration's, before that day); agencies without a known name are left out, and
     pages show their id instead."""
-    rows = await pool.fetch(
-        "SELECT DISTINCT ON (p.agency_id) p.agency_id, f.name"
-        f" FROM {agency_periods(basis)} p"
-        " JOIN agency_facts f ON f.agency_id = p.event_agency AND f.event_id = p.event_id"
-        " WHERE p.agency_id = ANY($1::text[]) AND p.valid_from <= $2 AND f.name IS NOT NULL"
-        " ORDER BY p.agency_id, p.valid_from DESC",
-        sorted(set(agency_ids)),
-        on,
-    )
+    async with pool.acquire() as conn, snapshot(conn):  # several tables: snapshot.py
+        rows = await conn.fetch(
+            "SELECT DISTINCT ON (p.agency_id) p.agency_id, f.name"
+            f" FROM {agency_periods(basis)} p"
+            " JOIN agency_facts f ON f.agency_id = p.event_agency AND f.event_id = p.event_id"
+            " WHERE p.agency_id = ANY($1::text[]) AND p.valid_from <= $2 AND f.name IS NOT NULL"
+            " ORDER BY p.agency_id, p.valid_from DESC",
+            sorted(set(agency_ids)),
+            on,
+        )
     return {str(r["agency_id"]): str(r["name"]) for r in rows}
 
 
@@ -59,7 +62,7 @@ async def agency_region(pool: asyncpg.Pool, agency_id: str) -> str | None:
 
 async def pairings_of(pool: asyncpg.Pool, scope: Scope) -> list[dict[str, Any]]:
     """Pairings with a side among the scope's agencies (all pairings for an open scope)."""
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, snapshot(conn):  # several tables: snapshot.py
         agencies = await scoped_agencies(conn, scope)
         rows = await conn.fetch(
             "SELECT pairing_id, assisting_agency_id, assisted_agency_id, starts_on, ends_on"

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from services.reporting.explain import explain, parse
+from services.reporting.snapshot import snapshot
 from services.reporting.usecases import Reports, _describe
 from shared.tokens import Principal
 
@@ -40,7 +41,7 @@ async def explanation(
     scope = replace(scope, as_of=f.as_of)  # authorized as the summary is, then as of then
     async with (
         reports.pool.acquire() as conn,
-        conn.transaction(isolation="repeatable_read", readonly=True),
+        snapshot(conn),
     ):
         page = await explain(conn, scope, name, key, cursor=cursor, limit=limit)
     return {

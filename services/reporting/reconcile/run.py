@@ -20,6 +20,7 @@ from services.reporting import summary as served
 from services.reporting.handlers import CONSUMER
 from services.reporting.reconcile.compare import Difference, differences, scopes, unchecked
 from services.reporting.reconcile.plain import IMPLEMENTED, History, Rules, Scope, kpis
+from services.reporting.snapshot import snapshot
 from shared.consumer import Poison, decode
 from shared.events import Canonical
 from shared.subjects import EVENTS_STREAM, events_of_type
@@ -91,7 +92,7 @@ async def reconcile(
     checked = scopes(history, today, region, start, end)
     found: list[Difference] = []
     unknown: set[str] = set()
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with pool.acquire() as conn, snapshot(conn):
         for scope in checked:
             figures = await served.summary(conn, _served_scope(scope, today, as_of))
             recomputed = kpis(history, scope, today)
