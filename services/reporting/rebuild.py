@@ -55,7 +55,7 @@ REBUILD_CONSUMER = f"{CONSUMER.durable}-rebuild"
 REBUILD_LOCK = 0x7265_6275_696C_64  # "rebuild"
 # Messages decoded between two turns of the event loop while a batch is applied.
 DECODE_SLICE = 200
-SWAP_ATTEMPTS = 5  # a reader's transaction can deadlock with the swap's locks: try again
+SWAP_ATTEMPTS = 5  # a database that fails over or times out during the swap: try again
 
 
 class RebuildFailed(Exception):
