@@ -85,8 +85,8 @@ def estimate(result: dict[str, Any], b: Bounds) -> dict[str, Any]:
     fill_rate = b.fill_per_s or heavy["projection_fill"]["reported_per_s"] * b.speedup
     rebuild_rate = b.rebuild_per_s or heavy["rebuild"]["events_per_s"] * b.speedup
     light = sum(
-        run["stage_seconds"].get(stage, 0.0) / b.speedup
-        for run in result["runs"].values()
+        run.get("stage_seconds", {}).get(stage, 0.0) / b.speedup
+        for run in result["runs"].values()  # a cluster's run records no stages
         for stage in LIGHT_STAGES
     )
     minutes = {
