@@ -8,22 +8,18 @@ from __future__ import annotations
 import asyncio
 import copy
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deploy.demo import PAIRING, PROJECT, reference_programme
 from services.reporting import projections
-from services.reporting.app import MIGRATIONS, SHARED_TABLES
 from services.reporting.explain import explain
 from services.reporting.summary import Scope, summary
 from shared.consumer import claim
-from shared.db import open_pool
 from shared.events import (
     Canonical,
     VisitOverdue,
@@ -32,7 +28,6 @@ from shared.events import (
     incoming_events,
     service_event,
 )
-from shared.settings import with_database
 from tests.support.explained import added, figure, figures
 
 REGIONS = {"lanxing": "220102", "wenhua": "222405", "yanghua": "222405", "pugongying": "222405"}
@@ -184,18 +179,6 @@ def _canonical(events: list[dict[str, Any]]) -> list[Canonical]:
         )
         for i, raw in enumerate(events)
     ] + _slots()
-
-
-@pytest.fixture(scope="module")
-def database(pg_url: str) -> Iterator[str]:
-    url = with_database(pg_url, f"t{uuid.uuid4().hex[:10]}_reporting")
-
-    async def create() -> None:
-        pool = await open_pool(url, MIGRATIONS, SHARED_TABLES)
-        await pool.close()
-
-    asyncio.run(create())
-    yield url
 
 
 async def _explained(conn: asyncpg.Connection, scope: Scope, name: str, key: str | None,

@@ -7,21 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import pytest
 
 from services.reporting import projections, rollups
-from services.reporting.app import MIGRATIONS, SHARED_TABLES
 from services.reporting.summary import Scope, summary
 from shared.consumer import claim
-from shared.db import open_pool
 from shared.events import Canonical, canonical_of, incoming_events
-from shared.settings import with_database
 
 TODAY = date(2022, 6, 30)
 RECORDED = datetime(2026, 1, 1, tzinfo=UTC)
@@ -101,18 +96,6 @@ def _canonical(raws: list[dict[str, Any]]) -> list[Canonical]:
         canonical_of(incoming_events.validate_python(raw), "22", RECORDED + timedelta(seconds=i))
         for i, raw in enumerate(raws)
     ]
-
-
-@pytest.fixture(scope="module")
-def database(pg_url: str) -> Iterator[str]:
-    url = with_database(pg_url, f"t{uuid.uuid4().hex[:10]}_reporting")
-
-    async def create() -> None:
-        pool = await open_pool(url, MIGRATIONS, SHARED_TABLES)
-        await pool.close()
-
-    asyncio.run(create())
-    yield url
 
 
 PERIODS = [

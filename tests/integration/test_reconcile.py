@@ -7,24 +7,19 @@ from __future__ import annotations
 import asyncio
 import itertools
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deploy.demo import reference_programme
 from services.reporting import projections
-from services.reporting.app import MIGRATIONS, SHARED_TABLES
 from services.reporting.reconcile.plain import IMPLEMENTED, SPEC, History, Rules, Scope, kpis
 from services.reporting.reconcile.run import Outcome, reconcile
 from shared.consumer import claim
-from shared.db import open_pool
 from shared.events import Canonical, canonical_of, incoming_events
-from shared.settings import with_database
 
 TODAY = date(2023, 6, 30)
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -52,18 +47,6 @@ def _demo() -> list[Canonical]:
     raws = reference_programme()
     retract = [e for e in raws if e["type"] not in ("pairing-established",)][5::23]
     return _canonical(raws + [_retraction(t, i) for i, t in enumerate(retract)])
-
-
-@pytest.fixture(scope="module")
-def database(pg_url: str) -> Iterator[str]:
-    url = with_database(pg_url, f"t{uuid.uuid4().hex[:10]}_reporting")
-
-    async def create() -> None:
-        pool = await open_pool(url, MIGRATIONS, SHARED_TABLES)
-        await pool.close()
-
-    asyncio.run(create())
-    yield url
 
 
 async def _apply_and_reconcile(

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -18,12 +16,9 @@ from hypothesis import strategies as st
 
 from deploy.demo import PAIRING, PROJECT, reference_programme
 from services.reporting import projections
-from services.reporting.app import MIGRATIONS, SHARED_TABLES
 from services.reporting.summary import FAR_PAST, Scope, summary
 from shared.consumer import claim
-from shared.db import open_pool
 from shared.events import Canonical, canonical_of, incoming_events
-from shared.settings import with_database
 
 SCOPES = [
     Scope(region="22"),
@@ -80,18 +75,6 @@ def _history() -> list[Canonical]:
 
 
 HISTORY = _history()
-
-
-@pytest.fixture(scope="module")
-def database(pg_url: str) -> Iterator[str]:
-    url = with_database(pg_url, f"t{uuid.uuid4().hex[:10]}_reporting")
-
-    async def create() -> None:
-        pool = await open_pool(url, MIGRATIONS, SHARED_TABLES)
-        await pool.close()
-
-    asyncio.run(create())
-    yield url
 
 
 async def _report_after(url: str, deliveries: list[list[Canonical]]) -> list[dict[str, Any]]:

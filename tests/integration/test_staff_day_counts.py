@@ -7,8 +7,6 @@ every scope and period (real PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,12 +15,9 @@ import asyncpg
 import pytest
 
 from services.reporting import projections
-from services.reporting.app import MIGRATIONS, SHARED_TABLES
 from services.reporting.summary import Scope, summary
 from shared.consumer import claim
-from shared.db import open_pool
 from shared.events import Canonical, canonical_of, incoming_events
-from shared.settings import with_database
 from tests.support.events import agency, envelope, pairing
 
 PAIRING = "lx-yh"
@@ -159,18 +154,6 @@ SCOPES = [
     ]
     for start, end in PERIODS
 ]
-
-
-@pytest.fixture(scope="module")
-def database(pg_url: str) -> Iterator[str]:
-    url = with_database(pg_url, f"t{uuid.uuid4().hex[:10]}_reporting")
-
-    async def create() -> None:
-        pool = await open_pool(url, MIGRATIONS, SHARED_TABLES)
-        await pool.close()
-
-    asyncio.run(create())
-    yield url
 
 
 async def _apply(url: str, deliveries: list[list[Canonical]]) -> asyncpg.Connection:

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import pytest
 
 from services.reporting import projections
-from services.reporting.app import MIGRATIONS, SHARED_TABLES
 from services.reporting.basis import Basis
 from services.reporting.pairing_report import pairing_report
 from services.reporting.reconcile.plain import History, kpis
@@ -22,9 +19,7 @@ from services.reporting.reconcile.plain import Scope as PlainScope
 from services.reporting.reconcile.run import reconcile
 from services.reporting.summary import Scope, summary
 from shared.consumer import claim
-from shared.db import open_pool
 from shared.events import Canonical, canonical_of, incoming_events
-from shared.settings import with_database
 
 TODAY = date(2023, 6, 30)
 RECORDED = datetime(2026, 1, 1, tzinfo=UTC)
@@ -126,18 +121,6 @@ HISTORY = [
     _visit("2021-02-01"),
     _visit("2021-03-01"),
 ]
-
-
-@pytest.fixture(scope="module")
-def database(pg_url: str) -> Iterator[str]:
-    url = with_database(pg_url, f"t{uuid.uuid4().hex[:10]}_reporting")
-
-    async def create() -> None:
-        pool = await open_pool(url, MIGRATIONS, SHARED_TABLES)
-        await pool.close()
-
-    asyncio.run(create())
-    yield url
 
 
 async def _apply(url: str, events: list[Canonical]) -> asyncpg.Pool:
