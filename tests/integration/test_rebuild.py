@@ -20,6 +20,7 @@ from shared.settings import with_database
 from tests.support.events import agency, envelope, visit
 from tests.support.intake import answers
 from tests.support.polling import eventually
+from tests.support.rebuilds import start_rebuild
 from tests.support.reports import report
 
 QUERIES = [
@@ -145,16 +146,7 @@ async def test_events_arriving_during_a_rebuild_are_all_counted(
 
     env = stack.service_env("reporting")
     env["REPORTING_REBUILD_BATCH"] = SMALL_BATCH
-    running = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "deploy.cli",
-        "reporting",
-        "rebuild",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    running = await start_rebuild(env)
     sent = 0
     while running.returncode is None and sent < 400:
         answers(stack, [visit(f"m-{sent + n}", agency_id="yanghua") for n in range(10)], yanghua)

@@ -5,7 +5,6 @@ tables in the swap's order (services/reporting/snapshot.py), so the two never de
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Callable
 
 import asyncpg
@@ -16,6 +15,7 @@ from services.reporting.summary import Scope, summary
 from shared.settings import with_database
 from tests.integration.test_rebuild import SMALL_BATCH, _figures, _history
 from tests.support.polling import eventually
+from tests.support.rebuilds import start_rebuild
 
 # Waiting for a lock: AccessExclusiveLock is taken only by the swap (and migrations).
 SWAP_WAITS = (
@@ -45,16 +45,7 @@ async def test_a_summary_read_while_a_rebuild_swaps_answers(
         async with snapshot(reader):
             # The reader has read the table the swap locks last...
             await reader.fetchval("SELECT count(*) FROM approvals")
-            rebuilding = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "deploy.cli",
-                "reporting",
-                "rebuild",
-                env=env,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
+            rebuilding = await start_rebuild(env)
             # ...the swap has locked what it could and waits for the reader...
             await eventually(
                 lambda: watcher.fetchval(SWAP_WAITS, database),
