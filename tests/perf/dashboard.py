@@ -3,6 +3,11 @@ activity published straight onto EVENTS (as tests/perf/fill.py does) until repor
 `--events` events, then each page fetched in turn with a province session; prints JSON.
 
     python -m tests.perf.dashboard --events 1000000 --rounds 5
+    python -m tests.perf.dashboard --kept /tmp/qianshou-perf-XXXX/default --rounds 5
+
+--kept times the pages over what a `tests.perf.pipeline --keep` run left (its servers
+started again on their folders, nothing published): the 10,000,000-event projections
+without filling them a second time.
 """
 
 from __future__ import annotations
@@ -22,7 +27,15 @@ import httpx
 import orjson
 
 from tests.perf import fill, province
-from tests.perf.harness import percentiles, start_servers, start_stack
+from tests.perf.harness import (
+    Bench,
+    Watermark,
+    load_average,
+    percentiles,
+    remove_postgres_data,
+    start_servers,
+    start_stack,
+)
 
 
 def pages(the: province.Province) -> dict[str, str]:
@@ -67,31 +80,49 @@ def time_pages(
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     the = province.scaled(args.events)
-    root = Path(tempfile.mkdtemp(prefix="qianshou-perf-dashboard-"))
+    kept = Path(args.kept) if args.kept else None
+    root = kept or Path(tempfile.mkdtemp(prefix="qianshou-perf-dashboard-"))
     nats_server, postgres = start_servers(root, args.sync)
     bench = start_stack(root, args.sync, nats_server, postgres)
     try:
-        gen = province.Generator(the, seed=args.seed, tag="dash")
-        filled = await fill.fill(
-            bench, the, itertools.chain(gen.registry(), gen.activity()), args.events
-        )
-        # Scheduling would still be working through the million events (and publishing
-        # its own, which move reporting's watermark): stop it so the pages are timed on a
-        # quiet machine, reporting alone answering.
-        bench.stack.services["scheduling"].stop()
+        if kept:
+            # The kept run stopped scheduling for its fill: started again, it would work
+            # through every event of it beside the pages.
+            bench.stack.services["scheduling"].stop()
+            filled: dict[str, Any] = {"kept": str(kept), "projection_events": await held(bench)}
+        else:
+            gen = province.Generator(the, seed=args.seed, tag="dash")
+            filled = await fill.fill(
+                bench, the, itertools.chain(gen.registry(), gen.activity()), args.events
+            )
+            # Scheduling would still be working through the million events (and
+            # publishing its own, which move reporting's watermark): stop it so the pages
+            # are timed on a quiet machine, reporting alone answering.
+            bench.stack.services["scheduling"].stop()
         token = bench.token("province", region="22")
         timed = time_pages(bench.url("reporting"), token, pages(the), args.rounds)
     finally:
         bench.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        if not kept:
+            remove_postgres_data(root)
+            shutil.rmtree(root, ignore_errors=True)
     slowest = max(timed, key=lambda name: timed[name]["p50"])
     return {
         "command": "python -m tests.perf.dashboard " + " ".join(args.argv),
-        "machine": {"cpus": os.cpu_count()},
+        "machine": {"cpus": os.cpu_count(), "load_average_now": load_average()},
         "projection_fill": filled,
         "page_ms": timed,
         "slowest": slowest,
     }
+
+
+async def held(bench: Bench) -> int:
+    """How many events reporting's projections hold (its watermark), for a kept run."""
+    watermark = await Watermark.open(bench)
+    try:
+        return (await watermark.read())[0]
+    finally:
+        await watermark.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,6 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sync", choices=["always", "default"], default="default")
     parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument(
+        "--kept",
+        default="",
+        help="a kept pipeline run's folder for one sync setting (ROOT/default): time the "
+        "pages over its projections instead of filling new ones",
+    )
     args = parser.parse_args(argv)
     args.argv = argv if argv is not None else sys.argv[1:]
     print(orjson.dumps(asyncio.run(run(args)), option=orjson.OPT_INDENT_2).decode())
