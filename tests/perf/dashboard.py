@@ -28,14 +28,13 @@ import orjson
 
 from tests.perf import fill, province
 from tests.perf.harness import (
-    Bench,
-    Watermark,
     load_average,
     percentiles,
     remove_postgres_data,
     start_servers,
     start_stack,
 )
+from tests.perf.kept import held, open_kept
 
 
 def pages(the: province.Province) -> dict[str, str]:
@@ -82,13 +81,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     the = province.scaled(args.events)
     kept = Path(args.kept) if args.kept else None
     root = kept or Path(tempfile.mkdtemp(prefix="qianshou-perf-dashboard-"))
-    nats_server, postgres = start_servers(root, args.sync)
-    bench = start_stack(root, args.sync, nats_server, postgres)
+    if kept:
+        bench = open_kept(kept, args.sync)
+    else:
+        nats_server, postgres = start_servers(root, args.sync)
+        bench = start_stack(root, args.sync, nats_server, postgres)
     try:
         if kept:
-            # The kept run stopped scheduling for its fill: started again, it would work
-            # through every event of it beside the pages.
-            bench.stack.services["scheduling"].stop()
             filled: dict[str, Any] = {"kept": str(kept), "projection_events": await held(bench)}
         else:
             gen = province.Generator(the, seed=args.seed, tag="dash")
@@ -114,15 +113,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "page_ms": timed,
         "slowest": slowest,
     }
-
-
-async def held(bench: Bench) -> int:
-    """How many events reporting's projections hold (its watermark), for a kept run."""
-    watermark = await Watermark.open(bench)
-    try:
-        return (await watermark.read())[0]
-    finally:
-        await watermark.close()
 
 
 def main(argv: list[str] | None = None) -> int:
