@@ -14,6 +14,7 @@ request, not the run. Progress goes to stderr, one line a cell, for whoever watc
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import re
 import threading
@@ -54,6 +55,20 @@ class Rounds:
     # Called with the time.time() a timed-out request was sent at: cancel what it left running
     abandon: Callable[[float], int] | None = None
     grid_budget_s: float = 0.0  # the whole grid's seconds; 0: no limit
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> Rounds:
+        """From a command line's --query-rounds, --warmup, --min-rounds, --cell-budget,
+        --only, --request-timeout and, where it has one, --grid-budget."""
+        return cls(
+            args.query_rounds,
+            args.warmup,
+            args.min_rounds,
+            args.cell_budget,
+            args.only,
+            request_timeout_s=args.request_timeout,
+            grid_budget_s=getattr(args, "grid_budget", 0.0),
+        )
 
 
 def scopes(the: Province) -> dict[str, dict[str, str]]:

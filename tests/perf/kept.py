@@ -55,14 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--request-timeout", type=float, default=60.0)
     parser.add_argument("--only", default="")
     args = parser.parse_args(argv)
-    how = grid.Rounds(
-        args.query_rounds,
-        args.warmup,
-        args.min_rounds,
-        args.cell_budget,
-        args.only,
-        request_timeout_s=args.request_timeout,
-    )
+    how = grid.Rounds.of(args)
     bench = open_kept(Path(args.root), args.sync)
     try:
         how.abandon = grid.abandoner(bench.database("reporting"))

@@ -184,15 +184,7 @@ async def _projections(
 ) -> None:
     """Projections filled to --projection-events, then the grid, explain/as_of and the
     rebuild over them; each stage on its own, so one that fails leaves the others' figures."""
-    how = grid.Rounds(
-        args.query_rounds,
-        args.warmup,
-        args.min_rounds,
-        args.cell_budget,
-        args.only,
-        request_timeout_s=args.request_timeout,
-        grid_budget_s=args.grid_budget,
-    )
+    how = grid.Rounds.of(args)
     how.abandon = grid.abandoner(bench.database("reporting"))
     if args.fill_without_scheduling:  # the fill's events then wait for it on EVENTS
         out["peak_rss_mb_before_fill"] = {
