@@ -15,15 +15,13 @@ import asyncpg
 import pytest
 
 from services.reporting import projections
-from services.reporting.app import MIGRATIONS, SHARED_TABLES
 from services.reporting.national import add_up
 from services.reporting.pairing_report import pairing_report
 from services.reporting.reconcile.run import reconcile
 from services.reporting.summary import Scope, summary
 from shared.consumer import claim
-from shared.db import open_pool
 from shared.events import Canonical, canonical_of, incoming_events
-from shared.settings import with_database
+from tests.support.databases import fresh_reporting_database
 
 TODAY = date(2023, 6, 30)
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -32,14 +30,8 @@ PAIRING = "p1"
 
 @pytest.fixture
 def database(pg_url: str) -> Iterator[str]:
-    url = with_database(pg_url, f"t{uuid.uuid4().hex[:10]}_reporting")
-
-    async def create() -> None:
-        pool = await open_pool(url, MIGRATIONS, SHARED_TABLES)
-        await pool.close()
-
-    asyncio.run(create())
-    yield url
+    """A fresh database for each test here (the conftest's is one per module)."""
+    yield fresh_reporting_database(pg_url)
 
 
 def event(
