@@ -233,6 +233,40 @@ def test_a_revocation_takes_the_licence_away_from_its_day(database: str) -> None
     assert before["workers_licensed"] == 1
 
 
+def test_on_one_day_the_later_statement_holds_whether_registration_or_certification(
+    database: str,
+) -> None:
+    """A worker's registration and a certification of the same day: the licence is the one
+    stated later that day (migration 022 reads the newest of each kind, then the newer of
+    the two), and the plain recomputation agrees."""
+    day = "2019-03-01"
+    cert_then_registration = [
+        _agency("222405", "2019-01-01T09:00:00+08:00"),
+        _event(
+            "certification-obtained",
+            "mover",
+            f"{day}T08:00:00+08:00",
+            {"worker_id": "w1", "licence": "assistant", "obtained_on": day},
+        ),
+        _worker("none", f"{day}T10:00:00+08:00"),
+    ]
+    registration_then_cert = [
+        _agency("222405", "2019-01-01T09:00:00+08:00"),
+        _worker("none", f"{day}T08:00:00+08:00"),
+        _event(
+            "certification-obtained",
+            "mover",
+            f"{day}T10:00:00+08:00",
+            {"worker_id": "w1", "licence": "assistant", "obtained_on": day},
+        ),
+    ]
+    for raws, licensed in ((cert_then_registration, 0), (registration_then_cert, 1)):
+        events = _canonical(raws)
+        figures = _served(database, events, **Y2019)
+        assert (figures["workers_total"], figures["workers_licensed"]) == (1, licensed)
+        assert kpis(History(events), PlainScope(**Y2019), TODAY)["workers_licensed"] == licensed
+
+
 def test_a_pairings_licence_rate_at_start_is_as_it_stood_then(database: str) -> None:
     """The assisted side's worker was unlicensed when the pairing started (2019-05-06);
     re-registered licensed in 2021, the rate "at start" stays 0 and "now" is 1. As of a
